@@ -1,0 +1,45 @@
+//! Versioned events, MessagePack via rmp-serde (named fields), carrying the W3C trace context.
+//! Old versions must stay decodable: see the golden files under `tests/golden/`.
+
+use rill_core::Message;
+use serde::{Deserialize, Serialize};
+
+/// The schema version written by this build.
+pub const SCHEMA_VERSION: u16 = 1;
+
+/// W3C trace context (`traceparent`, `tracestate`), empty when tracing is off.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TraceContext {
+    pub traceparent: String,
+    pub tracestate: String,
+}
+
+/// Everything that can be appended to the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Event {
+    /// A chat message stored in its conversation with a seq.
+    Message(Message),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub v: u16,
+    #[serde(default)]
+    pub trace: TraceContext,
+    pub event: Event,
+}
+
+impl Envelope {
+    pub fn new(event: Event) -> Self {
+        Self { v: SCHEMA_VERSION, trace: TraceContext::default(), event }
+    }
+
+    pub fn encode(&self) -> Result<Vec<u8>, crate::LogError> {
+        rmp_serde::to_vec_named(self).map_err(|e| crate::LogError::Encode(e.to_string()))
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, crate::LogError> {
+        rmp_serde::from_slice(bytes).map_err(|e| crate::LogError::Decode(e.to_string()))
+    }
+}

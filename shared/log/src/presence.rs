@@ -1,0 +1,1 @@
+//! Presence: which gateway holds which connection of which user, with gateway liveness.

@@ -1,0 +1,38 @@
+//! Errors of the store layer.
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("mongodb: {0}")]
+    Mongo(#[from] mongodb::error::Error),
+    #[error("bson: {0}")]
+    Bson(String),
+    #[error("duplicate key")]
+    DuplicateKey,
+}
+
+impl StoreError {
+    /// True when the error is Mongo's E11000 duplicate key.
+    pub fn is_duplicate_key(&self) -> bool {
+        match self {
+            StoreError::DuplicateKey => true,
+            StoreError::Mongo(e) => is_duplicate_key(e),
+            StoreError::Bson(_) => false,
+        }
+    }
+}
+
+/// True when a driver error is (or only contains) E11000 duplicate-key write errors.
+pub fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
+    use mongodb::error::{ErrorKind, WriteFailure};
+    match e.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == 11000,
+        ErrorKind::InsertMany(ime) => {
+            ime.write_concern_error.is_none()
+                && ime
+                    .write_errors
+                    .as_ref()
+                    .is_some_and(|ws| ws.iter().all(|w| w.code == 11000))
+        }
+        _ => false,
+    }
+}

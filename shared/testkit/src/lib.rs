@@ -1,0 +1,1 @@
+//! Dev-only: real redis-server and MongoDB-wire servers on free ports. (Filled in by its owner.)
