@@ -48,7 +48,7 @@ pub struct Message {
 
 /// Serializes `Vec<u8>` as a MessagePack `bin` instead of an array of integers.
 mod serde_bytes_compat {
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_bytes(v)
@@ -78,7 +78,6 @@ mod serde_bytes_compat {
                 Ok(out)
             }
         }
-        let _ = Deserialize::deserialize; // keep the import meaningful for readers
         d.deserialize_any(V)
     }
 }
