@@ -1,0 +1,8 @@
+//! The `rill` binary as a library: settings, the in-process starter used by `rill serve` and by
+//! the end-to-end tests, the operator CLI and the load tool.
+
+pub mod serve;
+pub mod settings;
+
+pub use serve::{Running, ServeOptions, Service, start};
+pub use settings::Settings;
