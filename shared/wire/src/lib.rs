@@ -1,2 +1,7 @@
-//! OpenIM wire formats: prost messages from our own .proto files, the gob codec for the WS
-//! `Req`/`Resp` structs, JSON frames, gzip, and the REST envelope. (Filled in by its owner.)
+//! OpenIM wire formats: prost messages from our own .proto files (with serde reproducing
+//! OpenIM's JSON), the gob codec for the WS `Req`/`Resp` structs, JSON frames, gzip, and the
+//! REST envelope.
+
+pub mod convert;
+pub mod json;
+pub mod pb;
