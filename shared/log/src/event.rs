@@ -32,7 +32,11 @@ pub struct Envelope {
 
 impl Envelope {
     pub fn new(event: Event) -> Self {
-        Self { v: SCHEMA_VERSION, trace: TraceContext::default(), event }
+        Self {
+            v: SCHEMA_VERSION,
+            trace: TraceContext::default(),
+            event,
+        }
     }
 
     pub fn encode(&self) -> Result<Vec<u8>, crate::LogError> {
@@ -41,5 +45,12 @@ impl Envelope {
 
     pub fn decode(bytes: &[u8]) -> Result<Self, crate::LogError> {
         rmp_serde::from_slice(bytes).map_err(|e| crate::LogError::Decode(e.to_string()))
+    }
+
+    /// Fills the stream-assigned seq into the event (the appended payload carries 0).
+    pub fn set_seq(&mut self, seq: i64) {
+        match &mut self.event {
+            Event::Message(m) => m.seq = seq,
+        }
     }
 }

@@ -9,7 +9,10 @@ pub struct Keys {
 
 impl Keys {
     pub fn new(prefix: impl Into<String>, partitions: u32) -> Self {
-        Self { prefix: prefix.into(), partitions: partitions.max(1) }
+        Self {
+            prefix: prefix.into(),
+            partitions: partitions.max(1),
+        }
     }
 
     pub fn prefix(&self) -> &str {
@@ -26,8 +29,12 @@ impl Keys {
 
     /// `<prefix>:{p}:c:<conversationID>`: one entry per stored message, id `0-<seq>`.
     pub fn conversation(&self, conversation_id: &str) -> String {
-        let p = self.partition_of(conversation_id);
-        format!("{}:{{{p}}}:c:{conversation_id}", self.prefix)
+        self.conversation_in(self.partition_of(conversation_id), conversation_id)
+    }
+
+    /// `conversation` when the caller already knows the partition (saves a crc32 per key).
+    pub fn conversation_in(&self, partition: u32, conversation_id: &str) -> String {
+        format!("{}:{{{partition}}}:c:{conversation_id}", self.prefix)
     }
 
     /// `<prefix>:{p}:log`: the partition log the consumer groups read.
@@ -37,8 +44,19 @@ impl Keys {
 
     /// `<prefix>:{p}:d:<conversationID>:<clientMsgID>`: the dedup marker holding the first seq.
     pub fn dedup(&self, conversation_id: &str, client_msg_id: &str) -> String {
-        let p = self.partition_of(conversation_id);
-        format!("{}:{{{p}}}:d:{conversation_id}:{client_msg_id}", self.prefix)
+        self.dedup_in(
+            self.partition_of(conversation_id),
+            conversation_id,
+            client_msg_id,
+        )
+    }
+
+    /// `dedup` when the caller already knows the partition.
+    pub fn dedup_in(&self, partition: u32, conversation_id: &str, client_msg_id: &str) -> String {
+        format!(
+            "{}:{{{partition}}}:d:{conversation_id}:{client_msg_id}",
+            self.prefix
+        )
     }
 
     /// `<prefix>:{p}:dead:<group>`: entries a group gave up on after max deliveries.
@@ -54,5 +72,22 @@ impl Keys {
     /// Any key outside the partitions (presence, delivery, tokens, caches) under the prefix.
     pub fn global(&self, suffix: &str) -> String {
         format!("{}:{suffix}", self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Keys;
+
+    #[test]
+    fn partition_keys_share_the_hash_tag() {
+        let k = Keys::new("rill", 16);
+        let p = k.partition_of("si_a_b");
+        let tag = format!("{{{p}}}");
+        assert!(k.conversation("si_a_b").contains(&tag));
+        assert!(k.dedup("si_a_b", "m1").contains(&tag));
+        assert!(k.partition_log(p).contains(&tag));
+        assert_eq!(k.conversation("si_a_b"), format!("rill:{tag}:c:si_a_b"));
+        assert_eq!(k.dedup("si_a_b", "m1"), format!("rill:{tag}:d:si_a_b:m1"));
     }
 }
