@@ -1,0 +1,38 @@
+//! On-demand install of SecantusDB (`secantusd-py`) into `<workspace>/.tools/mongo-venv`.
+//!
+//! The install itself lives in `scripts/lib/deps.sh` (shared with run.sh and test.sh, so it is
+//! written once); that script serialises concurrent installers from parallel test processes with
+//! `flock` and writes the ready marker last.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use crate::workspace::workspace_root;
+
+pub(crate) async fn secantusd() -> anyhow::Result<PathBuf> {
+    let root = workspace_root()?;
+    let venv = root.join(".tools/mongo-venv");
+    let bin = venv.join("bin/secantusd-py");
+    if venv.join(".rill-ready").is_file() && bin.is_file() {
+        return Ok(bin);
+    }
+    let script = root.join("scripts/lib/deps.sh");
+    let out = tokio::process::Command::new("bash")
+        .arg(&script)
+        .arg("mongo-venv")
+        .env("RILL_ROOT", &root)
+        .current_dir(&root)
+        .output()
+        .await
+        .with_context(|| format!("running {}", script.display()))?;
+    if !out.status.success() || !bin.is_file() {
+        anyhow::bail!(
+            "installing SecantusDB failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(bin)
+}
