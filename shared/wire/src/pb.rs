@@ -20,3 +20,8 @@ package!(msg, "openim.msg.rs");
 package!(conversation, "openim.conversation.rs");
 package!(push, "openim.push.rs");
 package!(auth, "openim.auth.rs");
+package!(user, "openim.user.rs");
+package!(relation, "openim.relation.rs");
+package!(group, "openim.group.rs");
+package!(jssdk, "openim.jssdk.rs");
+package!(msggateway, "openim.msggateway.rs");

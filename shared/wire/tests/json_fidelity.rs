@@ -170,3 +170,74 @@ fn protobuf_wire_encoding_is_unchanged() {
     .encode_to_vec();
     assert_eq!(bytes, [0x0a, 0x02, b'u', b'7']);
 }
+
+#[test]
+fn relation_group_user_keys_follow_openim_spelling() {
+    use rill_wire::pb::{group, relation, user};
+    let v = serde_json::to_value(relation::GetPaginationFriendsApplyToResp {
+        friend_requests: vec![sdkws::FriendRequest::default()],
+        total: 1,
+    })
+    .unwrap();
+    assert!(v["FriendRequests"][0].get("handleResult").is_some(), "{v}");
+
+    // proto3 `optional bool`: null/absent = not set.
+    let r: group::CreateGroupReq = serde_json::from_str(
+        r#"{"memberUserIDs":["u2"],"adminUserIDs":[],"ownerUserID":"u1",
+            "groupInfo":{"groupID":"","groupName":"g","groupType":2},"sendMessage":null}"#,
+    )
+    .unwrap();
+    assert_eq!(r.send_message, None);
+    assert_eq!(r.group_info.map(|g| g.group_type), Some(2));
+    let r: group::KickGroupMemberReq =
+        serde_json::from_str(r#"{"groupID":"g","sendMessage":false}"#).unwrap();
+    assert_eq!(r.send_message, Some(false));
+
+    let v = serde_json::to_value(user::ProcessUserCommandGetResp {
+        command_resp: vec![user::CommandInfoResp::default()],
+    })
+    .unwrap();
+    assert!(v["CommandResp"].is_array(), "{v}");
+
+    let v = serde_json::to_value(user::GetUserClientConfigResp::default()).unwrap();
+    assert_eq!(v, json!({}));
+
+    let r: user::UpdateUserInfoExReq = serde_json::from_str(
+        r#"{"userInfo":{"userID":"u1","nickname":"x","faceURL":null,"ex":"e","globalRecvMsgOpt":0}}"#,
+    )
+    .unwrap();
+    let info = r.user_info.unwrap();
+    assert_eq!(
+        info.nickname,
+        Some(protobuf::StringValue { value: "x".into() })
+    );
+    assert_eq!(info.face_url, None);
+    assert_eq!(
+        info.global_recv_msg_opt,
+        Some(protobuf::Int32Value { value: 0 })
+    );
+}
+
+#[test]
+fn jssdk_reply_round_trips_through_protobuf() {
+    use prost::Message as _;
+    use rill_wire::pb::jssdk;
+    let resp = jssdk::GetConversationsResp {
+        unread_count: 3,
+        conversations: vec![jssdk::ConversationMsg {
+            conversation: Some(conversation::Conversation {
+                conversation_id: "si_u1_u2".into(),
+                ..Default::default()
+            }),
+            last_msg: Some(msg_data()),
+            max_seq: 5,
+            read_seq: 2,
+            ..Default::default()
+        }],
+    };
+    let bytes = resp.encode_to_vec();
+    assert_eq!(
+        jssdk::GetConversationsResp::decode(bytes.as_slice()).unwrap(),
+        resp
+    );
+}
