@@ -4,7 +4,9 @@
 pub mod conversations;
 pub mod error;
 pub mod messages;
+pub mod retry;
 pub mod users;
+pub mod versions;
 
 pub use error::StoreError;
 
