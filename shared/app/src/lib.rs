@@ -4,6 +4,10 @@
 
 pub mod config;
 pub mod error;
+pub mod pull;
+pub mod revoke;
+pub mod send;
+pub mod seqs;
 
 pub use config::AppConfig;
 pub use error::AppError;
