@@ -238,37 +238,83 @@ async fn upsert(
     }
 }
 
-/// One message's effect on one owner's row.
+/// The effect of stored messages on one owner's row.
 #[derive(Debug, Clone)]
 pub struct MessageEffect<'a> {
     pub owner: &'a str,
     pub conversation_id: &'a str,
-    /// The message with its seq filled in.
-    pub msg: &'a Message,
-    /// True when `owner` sent it: storing a message advances the sender's has-read seq.
-    pub is_sender: bool,
+    /// The newest of the messages (seq filled in).
+    pub latest: &'a Message,
+    /// The seq of the newest message `owner` sent among them (0 = none): storing a message
+    /// advances the sender's has-read seq.
+    pub has_read_seq: i64,
 }
 
-/// Applies a stored message to one owner's row: creates the row if missing, `$max`es the
+fn latest_max(msg: &Message) -> Result<Document, StoreError> {
+    let latest = Latest {
+        seq: msg.seq,
+        send_time: msg.send_time,
+        msg: msg.clone(),
+    };
+    let latest = bson::to_document(&latest).map_err(|err| StoreError::Bson(err.to_string()))?;
+    Ok(doc! {
+        "conv_max_seq": msg.seq,
+        "latest": latest,
+        "conv_max_seq_time": msg.send_time,
+    })
+}
+
+/// Applies stored messages to one owner's row: creates the row if missing, `$max`es the
 /// conversation's max seq (and the sender's has-read seq) and replaces the latest message if
 /// this one is newer. Returns true when the row's creation still has to be recorded in the
 /// version log (see [`record_changes`]).
 pub async fn apply_message(db: &Database, e: &MessageEffect<'_>) -> Result<bool, StoreError> {
-    let latest = Latest {
-        seq: e.msg.seq,
-        send_time: e.msg.send_time,
-        msg: e.msg.clone(),
-    };
-    let latest = bson::to_document(&latest).map_err(|err| StoreError::Bson(err.to_string()))?;
-    let mut max = doc! {
-        "conv_max_seq": e.msg.seq,
-        "latest": latest,
-        "conv_max_seq_time": e.msg.send_time,
-    };
-    if e.is_sender {
-        max.insert("has_read_seq", e.msg.seq);
+    let mut max = latest_max(e.latest)?;
+    if e.has_read_seq > 0 {
+        max.insert("has_read_seq", e.has_read_seq);
     }
     upsert(db, e.owner, e.conversation_id, doc! { "$max": max }).await
+}
+
+/// Applies the newest stored message of a conversation to every existing row of it (a group
+/// chat's members: their rows are created when they join, see [`ensure_rows`]).
+pub async fn apply_to_existing(
+    db: &Database,
+    conversation_id: &str,
+    latest: &Message,
+) -> Result<u64, StoreError> {
+    let r = collection(db)
+        .update_many(
+            doc! { "conversation_id": conversation_id },
+            doc! { "$max": latest_max(latest)? },
+        )
+        .await?;
+    Ok(r.modified_count)
+}
+
+/// Makes sure each owner has a row for the conversation (OpenIM creates group conversation
+/// rows for every member when the group is created or joined). Returns the owners whose row
+/// still has to be recorded in the version log as inserted.
+pub async fn ensure_rows(
+    db: &Database,
+    owners: &[String],
+    conversation_id: &str,
+) -> Result<Vec<String>, StoreError> {
+    let mut out = Vec::new();
+    for owner in owners {
+        // `$max` of 0 creates the row without moving any seq of an existing one.
+        if upsert(
+            db,
+            owner,
+            conversation_id,
+            doc! { "$max": { "conv_max_seq": 0i64 } },
+        )
+        .await?
+        {
+            out.push(owner.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// Raises the owner's has-read seq to `seq` (never lowers it). Creates the row if the

@@ -98,11 +98,12 @@ async fn message_effects_are_idempotent_and_order_free() -> anyhow::Result<()> {
     // Newest first, then everything again: the row must end where in-order delivery ends.
     for i in [4usize, 2, 0, 3, 1, 4, 0] {
         for (owner, is_sender) in [("a", true), ("b", false)] {
+            let has_read_seq = if is_sender { m[i].seq } else { 0 };
             let e = MessageEffect {
                 owner,
                 conversation_id: conv,
-                msg: &m[i],
-                is_sender,
+                latest: &m[i],
+                has_read_seq,
             };
             let needs_log = conversations::apply_message(&db, &e).await?;
             if needs_log {
@@ -142,8 +143,8 @@ async fn message_effects_are_idempotent_and_order_free() -> anyhow::Result<()> {
     let e = MessageEffect {
         owner: "b",
         conversation_id: "n_a_b",
-        msg: &n,
-        is_sender: false,
+        latest: &n,
+        has_read_seq: 0,
     };
     assert!(!conversations::apply_message(&db, &e).await?);
     assert_eq!(conversations::ids(&db, "b").await?, vec![conv.to_string()]);
@@ -214,6 +215,38 @@ async fn settings_changes_are_versioned() -> anyhow::Result<()> {
     assert_eq!(since.delete, vec!["si_u_v".to_string()]);
     let (total, page) = conversations::page(&db, "u", 1, 10).await?;
     assert_eq!((total, page.len()), (1, 1));
+
+    // Group rows: created for members, then moved by the group's messages together.
+    let members = vec!["m1".to_string(), "m2".to_string()];
+    let created = conversations::ensure_rows(&db, &members, "sg_g2").await?;
+    assert_eq!(created, members);
+    for m in &created {
+        conversations::record_changes(&db, m, &[("sg_g2".into(), ChangeKind::Insert)]).await?;
+    }
+    assert!(
+        conversations::ensure_rows(&db, &members, "sg_g2")
+            .await?
+            .is_empty()
+    );
+    let mut gm = msg("m1", "", 7, "hi all");
+    gm.session_type = 3;
+    gm.group_id = "g2".into();
+    assert_eq!(
+        conversations::apply_to_existing(&db, "sg_g2", &gm).await?,
+        2
+    );
+    gm.seq = 6;
+    assert_eq!(
+        conversations::apply_to_existing(&db, "sg_g2", &gm).await?,
+        0
+    );
+    let r = conversations::get(&db, "m2", "sg_g2")
+        .await?
+        .expect("row of m2");
+    assert_eq!(
+        (r.conv_max_seq, r.unread(), r.group_id.as_str()),
+        (7, 7, "g2")
+    );
     Ok(())
 }
 
