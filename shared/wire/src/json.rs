@@ -146,7 +146,7 @@ pub mod base64 {
             } else {
                 URL_SAFE_NO_PAD
             }
-        } else if t.ends_with('=') || t.len() % 4 == 0 {
+        } else if t.ends_with('=') || t.len().is_multiple_of(4) {
             STANDARD
         } else {
             STANDARD_NO_PAD

@@ -7,6 +7,8 @@
 //! - [`envelope`]: the REST `ApiResponse`.
 //! - [`convert`]: `MsgData` ⇄ `rill_core::Message`.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod convert;
 pub mod envelope;
 pub mod error;

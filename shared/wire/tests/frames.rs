@@ -1,5 +1,7 @@
 //! WS frames: encodings × compression, golden JSON frame, gzip limits, heartbeat text frames.
 
+#![allow(clippy::unwrap_used)]
+
 use rill_wire::frame::{self, Compression, Encoding, TextAction, WsReq, WsResp};
 use rill_wire::{WireError, gob};
 

@@ -1,5 +1,7 @@
 //! The gob codec against frames captured from the official SDK (tests/golden/README.md).
 
+#![allow(clippy::unwrap_used)]
+
 use rill_wire::frame::{WsReq, WsResp};
 use rill_wire::gob;
 

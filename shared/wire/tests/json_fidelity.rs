@@ -1,6 +1,8 @@
 //! The prost types must read and write JSON exactly like Go's encoding/json does for OpenIM's
 //! generated structs (protocol.md §1.1).
 
+#![allow(clippy::unwrap_used)]
+
 use rill_wire::pb::{conversation, msg, protobuf, sdkws};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -149,7 +151,7 @@ fn lowercase_keys_are_accepted_like_go() {
     let o: msg::DeleteSyncOpt = serde_json::from_str(r#"{"IsSyncSelf":true}"#).unwrap();
     assert!(o.is_sync_self);
     assert_eq!(
-        serde_json::to_value(&o).unwrap(),
+        serde_json::to_value(o).unwrap(),
         json!({"IsSyncSelf": true, "IsSyncOther": false})
     );
 }
