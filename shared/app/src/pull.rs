@@ -9,10 +9,12 @@
 //! messages are rewritten to content type 2101 on every read.
 
 use crate::{App, AppError, Caller};
-use rill_core::types::status;
 use rill_core::Message;
+use rill_core::types::status;
 use rill_log::Event;
-use rill_wire::pb::msg::{GetLastMessageReq, GetLastMessageResp, GetSeqMessageReq, GetSeqMessageResp};
+use rill_wire::pb::msg::{
+    GetLastMessageReq, GetLastMessageResp, GetSeqMessageReq, GetSeqMessageResp,
+};
 use rill_wire::pb::sdkws::{MsgData, PullMessageBySeqsReq, PullMessageBySeqsResp, PullMsgs};
 use std::collections::{BTreeMap, HashMap};
 
@@ -34,8 +36,11 @@ fn is_end(rest: &str, user: &str) -> bool {
     if user.is_empty() {
         return false;
     }
-    rest.strip_prefix(user).is_some_and(|r| r.starts_with('_') && r.len() > 1)
-        || rest.strip_suffix(user).is_some_and(|r| r.ends_with('_') && r.len() > 1)
+    rest.strip_prefix(user)
+        .is_some_and(|r| r.starts_with('_') && r.len() > 1)
+        || rest
+            .strip_suffix(user)
+            .is_some_and(|r| r.ends_with('_') && r.len() > 1)
 }
 
 /// The id rule: may `user_id` read `conversation_id`? Single and notification chats (and their
@@ -78,8 +83,18 @@ impl App {
             .zip(maxes)
             .map(|(c, conv_max)| {
                 let s = states.get(c).copied().unwrap_or_default();
-                let max = if s.max_seq > 0 { conv_max.min(s.max_seq) } else { conv_max };
-                (c.clone(), Visible { min: s.min_seq.max(1), max })
+                let max = if s.max_seq > 0 {
+                    conv_max.min(s.max_seq)
+                } else {
+                    conv_max
+                };
+                (
+                    c.clone(),
+                    Visible {
+                        min: s.min_seq.max(1),
+                        max,
+                    },
+                )
             })
             .collect())
     }
@@ -105,7 +120,11 @@ impl App {
                 }
             }
         }
-        let missing: Vec<i64> = sorted.iter().copied().filter(|s| !found.contains_key(s)).collect();
+        let missing: Vec<i64> = sorted
+            .iter()
+            .copied()
+            .filter(|s| !found.contains_key(s))
+            .collect();
         if !missing.is_empty() {
             let older =
                 rill_store::messages::by_seqs(self.store().database(), conversation_id, &missing)
@@ -114,7 +133,11 @@ impl App {
                 found.insert(m.seq, m);
             }
         }
-        let present: Vec<i64> = sorted.iter().copied().filter(|s| found.contains_key(s)).collect();
+        let present: Vec<i64> = sorted
+            .iter()
+            .copied()
+            .filter(|s| found.contains_key(s))
+            .collect();
         let revokes = self.revoke_records(conversation_id, &present).await?;
         Ok(seqs
             .iter()
@@ -127,7 +150,11 @@ impl App {
                     }
                     data
                 }
-                None => MsgData { seq: *seq, status: status::DELETED, ..Default::default() },
+                None => MsgData {
+                    seq: *seq,
+                    status: status::DELETED,
+                    ..Default::default()
+                },
             })
             .collect())
     }
@@ -145,12 +172,17 @@ impl App {
         caller.check_self_or_admin(&req.user_id)?;
         let user = req.user_id.as_str();
         let ids: Vec<String> = unique(
-            req.seq_ranges.iter().map(|r| r.conversation_id.clone()).filter(|c| may_read(user, c)),
+            req.seq_ranges
+                .iter()
+                .map(|r| r.conversation_id.clone())
+                .filter(|c| may_read(user, c)),
         );
         let bounds = self.visible_bounds(user, &ids).await?;
         let mut resp = PullMessageBySeqsResp::default();
         for r in &req.seq_ranges {
-            let Some(v) = bounds.get(&r.conversation_id).copied() else { continue };
+            let Some(v) = bounds.get(&r.conversation_id).copied() else {
+                continue;
+            };
             if v.min > r.end || v.max == 0 {
                 continue;
             }
@@ -175,8 +207,16 @@ impl App {
                 ORDER_DESC => r.begin <= v.min,
                 _ => v.max <= r.end,
             };
-            let pulled = PullMsgs { msgs, is_end, end_seq: 0 };
-            let map = if notification { &mut resp.notification_msgs } else { &mut resp.msgs };
+            let pulled = PullMsgs {
+                msgs,
+                is_end,
+                end_seq: 0,
+            };
+            let map = if notification {
+                &mut resp.notification_msgs
+            } else {
+                &mut resp.msgs
+            };
             map.insert(r.conversation_id.clone(), pulled);
         }
         Ok(resp)
@@ -193,12 +233,17 @@ impl App {
         caller.check_self_or_admin(&req.user_id)?;
         let user = req.user_id.as_str();
         let ids: Vec<String> = unique(
-            req.conversations.iter().map(|c| c.conversation_id.clone()).filter(|c| may_read(user, c)),
+            req.conversations
+                .iter()
+                .map(|c| c.conversation_id.clone())
+                .filter(|c| may_read(user, c)),
         );
         let bounds = self.visible_bounds(user, &ids).await?;
         let mut resp = GetSeqMessageResp::default();
         for conv in &req.conversations {
-            let Some(v) = bounds.get(&conv.conversation_id).copied() else { continue };
+            let Some(v) = bounds.get(&conv.conversation_id).copied() else {
+                continue;
+            };
             let (mut is_end, mut end_seq) = (false, 0);
             let mut wanted = Vec::with_capacity(conv.seqs.len());
             for &seq in &conv.seqs {
@@ -241,11 +286,18 @@ impl App {
     ) -> Result<GetLastMessageResp, AppError> {
         caller.check_self_or_admin(&req.user_id)?;
         let user = req.user_id.as_str();
-        let ids = unique(req.conversation_i_ds.iter().filter(|c| may_read(user, c)).cloned());
+        let ids = unique(
+            req.conversation_i_ds
+                .iter()
+                .filter(|c| may_read(user, c))
+                .cloned(),
+        );
         let bounds = self.visible_bounds(user, &ids).await?;
         let mut msgs = BTreeMap::new();
         for id in &ids {
-            let Some(v) = bounds.get(id).copied() else { continue };
+            let Some(v) = bounds.get(id).copied() else {
+                continue;
+            };
             if v.max < v.min {
                 continue;
             }
@@ -256,7 +308,11 @@ impl App {
         Ok(GetLastMessageResp { msgs })
     }
 
-    async fn last_valid(&self, conversation_id: &str, v: Visible) -> Result<Option<MsgData>, AppError> {
+    async fn last_valid(
+        &self,
+        conversation_id: &str,
+        v: Visible,
+    ) -> Result<Option<MsgData>, AppError> {
         let from = (v.max - LAST_MESSAGE_SCAN + 1).max(v.min);
         let recent = self.log().range(conversation_id, from, v.max).await?;
         let newest = recent
@@ -266,14 +322,20 @@ impl App {
             .find(|m| m.status < status::DELETED);
         let newest = match newest {
             Some(m) => Some(m),
-            None => rill_store::messages::last_valid(self.store().database(), conversation_id, v.max)
-                .await?
-                .filter(|m| m.seq >= v.min),
+            None => {
+                rill_store::messages::last_valid(self.store().database(), conversation_id, v.max)
+                    .await?
+                    .filter(|m| m.seq >= v.min)
+            }
         };
         let Some(m) = newest else { return Ok(None) };
         let seq = m.seq;
         let mut data: MsgData = m.into();
-        if let Some(r) = self.revoke_records(conversation_id, &[seq]).await?.get(&seq) {
+        if let Some(r) = self
+            .revoke_records(conversation_id, &[seq])
+            .await?
+            .get(&seq)
+        {
             crate::revoke::apply(&mut data, r);
         }
         Ok(Some(data))
@@ -282,8 +344,12 @@ impl App {
 
 /// The chat message an event carries, if it is one (other events will share the streams).
 #[allow(irrefutable_let_patterns)]
-pub(crate) fn message_of(event: Event) -> Option<Message> {
-    if let Event::Message(m) = event { Some(m) } else { None }
+pub fn message_of(event: Event) -> Option<Message> {
+    if let Event::Message(m) = event {
+        Some(m)
+    } else {
+        None
+    }
 }
 
 /// Order-preserving dedup.

@@ -51,7 +51,9 @@ pub fn apply(msg: &mut MsgData, r: &RevokeRecord) {
     };
     let detail = serde_json::to_string(&revoked).unwrap_or_default();
     msg.content_type = content::MSG_REVOKE_NOTIFICATION;
-    msg.content = serde_json::json!({ "detail": detail }).to_string().into_bytes();
+    msg.content = serde_json::json!({ "detail": detail })
+        .to_string()
+        .into_bytes();
 }
 
 fn notification_options() -> BTreeMap<String, bool> {
@@ -97,7 +99,11 @@ impl App {
     }
 
     /// HTTP revoke_msg `{conversationID, seq, userID}`.
-    pub async fn revoke_message(&self, caller: &Caller, req: RevokeMsgReq) -> Result<RevokeMsgResp, AppError> {
+    pub async fn revoke_message(
+        &self,
+        caller: &Caller,
+        req: RevokeMsgReq,
+    ) -> Result<RevokeMsgResp, AppError> {
         if req.user_id.is_empty() {
             return Err(AppError::args("user_id is empty"));
         }
@@ -123,7 +129,10 @@ impl App {
             .filter(|m| m.status < status::DELETED && !m.send_id.is_empty())
             .ok_or_else(not_found)?;
         if msg.content_type == content::MSG_REVOKE_NOTIFICATION {
-            return Err(AppError::coded(ErrCode::MsgAlreadyRevoke, "msg already revoke"));
+            return Err(AppError::coded(
+                ErrCode::MsgAlreadyRevoke,
+                "msg already revoke",
+            ));
         }
         let mut role = 0;
         if !caller.is_admin {
@@ -161,9 +170,13 @@ impl App {
             .query_async(&mut self.redis())
             .await?;
         if set == 0 {
-            return Err(AppError::coded(ErrCode::MsgAlreadyRevoke, "msg already revoke"));
+            return Err(AppError::coded(
+                ErrCode::MsgAlreadyRevoke,
+                "msg already revoke",
+            ));
         }
-        self.send_revoke_notification(caller, &req, &msg, now).await?;
+        self.send_revoke_notification(caller, &req, &msg, now)
+            .await?;
         Ok(RevokeMsgResp {})
     }
 
@@ -195,7 +208,11 @@ impl App {
         } else {
             (msg.send_id.clone(), msg.recv_id.clone())
         };
-        let group_id = if msg.session_type == session::READ_GROUP { msg.group_id.clone() } else { String::new() };
+        let group_id = if msg.session_type == session::READ_GROUP {
+            msg.group_id.clone()
+        } else {
+            String::new()
+        };
         let notification = MsgData {
             send_id: send_id.clone(),
             recv_id,
@@ -204,7 +221,9 @@ impl App {
             session_type: msg.session_type,
             msg_from: msg_from::SYSTEM,
             content_type: content::MSG_REVOKE_NOTIFICATION,
-            content: serde_json::json!({ "detail": detail }).to_string().into_bytes(),
+            content: serde_json::json!({ "detail": detail })
+                .to_string()
+                .into_bytes(),
             create_time: now,
             options: notification_options(),
             ..Default::default()
@@ -230,7 +249,12 @@ mod tests {
             session_type: 1,
             ..Default::default()
         };
-        let r = RevokeRecord { revoker_id: "u1".into(), role: 0, nickname: "n".into(), time: 2000 };
+        let r = RevokeRecord {
+            revoker_id: "u1".into(),
+            role: 0,
+            nickname: "n".into(),
+            time: 2000,
+        };
         apply(&mut m, &r);
         assert_eq!(m.content_type, 2101);
         let outer: serde_json::Value =

@@ -41,13 +41,21 @@ pub struct DeliveryReport {
 
 /// OpenIM's server message id: md5 hex of "time-sendID-random".
 pub fn server_msg_id(send_id: &str) -> String {
-    let seed = format!("{}-{send_id}-{}", rill_core::now_ms(), rand::random::<u64>());
+    let seed = format!(
+        "{}-{send_id}-{}",
+        rill_core::now_ms(),
+        rand::random::<u64>()
+    );
     hex::encode(Md5::digest(seed.as_bytes()))
 }
 
 /// A client message id for messages the server creates (notifications, HTTP send_msg).
 pub fn generated_client_msg_id(send_id: &str) -> String {
-    let seed = format!("{send_id}-{}-{}", rill_core::now_ms(), uuid::Uuid::new_v4().simple());
+    let seed = format!(
+        "{send_id}-{}-{}",
+        rill_core::now_ms(),
+        uuid::Uuid::new_v4().simple()
+    );
     hex::encode(Md5::digest(seed.as_bytes()))
 }
 
@@ -81,7 +89,12 @@ fn force_options(msg: &mut MsgData) {
             set_option(msg, OFFLINE_PUSH, false);
         }
         content::HAS_READ_RECEIPT => {
-            for k in [CONVERSATION_UPDATE, SENDER_CONVERSATION_UPDATE, UNREAD_COUNT, OFFLINE_PUSH] {
+            for k in [
+                CONVERSATION_UPDATE,
+                SENDER_CONVERSATION_UPDATE,
+                UNREAD_COUNT,
+                OFFLINE_PUSH,
+            ] {
                 set_option(msg, k, false);
             }
         }
@@ -132,7 +145,11 @@ fn ack(msg: &MsgData) -> SendMsgResp {
 impl App {
     /// WS 1003 / HTTP send_msg: validates `msg` for `caller`, stores it (or pushes it online
     /// only) and returns OpenIM's ack `{serverMsgID, clientMsgID, sendTime}`.
-    pub async fn send_message(&self, caller: &Caller, mut msg: MsgData) -> Result<SendMsgResp, AppError> {
+    pub async fn send_message(
+        &self,
+        caller: &Caller,
+        mut msg: MsgData,
+    ) -> Result<SendMsgResp, AppError> {
         check_shape(&msg)?;
         if msg.content.len() > self.config().max_content_bytes {
             return Err(AppError::args(format!(
@@ -169,9 +186,14 @@ impl App {
             return Err(AppError::args("recvID is empty"));
         }
         let db = self.store().database();
-        let receiver = rill_store::users::get(db, &msg.recv_id).await?.ok_or_else(|| {
-            AppError::coded(ErrCode::RecordNotFound, format!("userID not found: {}", msg.recv_id))
-        })?;
+        let receiver = rill_store::users::get(db, &msg.recv_id)
+            .await?
+            .ok_or_else(|| {
+                AppError::coded(
+                    ErrCode::RecordNotFound,
+                    format!("userID not found: {}", msg.recv_id),
+                )
+            })?;
         if self.config().is_admin(&msg.send_id) || content::is_notification(msg.content_type) {
             return Ok(());
         }
@@ -206,7 +228,10 @@ impl App {
         }
         Err(AppError::coded(
             ErrCode::GroupIdNotFound,
-            format!("group {} not found (group chat is not supported yet)", msg.group_id),
+            format!(
+                "group {} not found (group chat is not supported yet)",
+                msg.group_id
+            ),
         ))
     }
 
@@ -218,13 +243,20 @@ impl App {
             .ok_or_else(|| AppError::args("unknown sessionType"))?;
         if !options::is_set(&msg.options, options::HISTORY) {
             let recipients = self.recipients(&stored).await?;
-            let out = Outgoing { conversation_id, message: msg.clone(), recipients };
+            let out = Outgoing {
+                conversation_id,
+                message: msg.clone(),
+                recipients,
+            };
             self.deliver_online(std::slice::from_ref(&out)).await?;
             metrics::counter!("rill_messages_sent_total", "stored" => "false").increment(1);
             return Ok(ack(&msg));
         }
         let envelope = Envelope::new(Event::Message(stored));
-        let appended = self.log().append(&conversation_id, &msg.client_msg_id, &envelope).await?;
+        let appended = self
+            .log()
+            .append(&conversation_id, &msg.client_msg_id, &envelope)
+            .await?;
         metrics::counter!("rill_messages_sent_total", "stored" => "true").increment(1);
         if appended.duplicate {
             metrics::counter!("rill_messages_duplicate_sends_total").increment(1);
@@ -290,7 +322,10 @@ impl App {
     /// message (never per member), all in one pipeline. Order within a conversation is kept
     /// because entries are written in the order of `items`.
     pub async fn deliver_online(&self, items: &[Outgoing]) -> Result<DeliveryReport, AppError> {
-        let mut users: Vec<String> = items.iter().flat_map(|o| o.recipients.iter().cloned()).collect();
+        let mut users: Vec<String> = items
+            .iter()
+            .flat_map(|o| o.recipients.iter().cloned())
+            .collect();
         users.sort();
         users.dedup();
         if users.is_empty() {
@@ -307,7 +342,9 @@ impl App {
             // gateway → users it holds among this message's recipients
             let mut gateways: BTreeMap<&str, Vec<String>> = BTreeMap::new();
             for user in &item.recipients {
-                let Some(conns) = by_user.get(user.as_str()) else { continue };
+                let Some(conns) = by_user.get(user.as_str()) else {
+                    continue;
+                };
                 let live: Vec<&presence::Presence> =
                     conns.iter().filter(|p| !skips_online_push(p)).collect();
                 if !live.is_empty() {
@@ -338,6 +375,214 @@ impl App {
         report.entries = batch.len();
         delivery::send_many(&mut conn, &keys, &batch).await?;
         Ok(report)
+    }
+}
+
+/// The body of HTTP `/msg/send_msg` (OpenIM's `apistruct.SendMsgReq`): the content is a JSON
+/// object validated against the element schema of its content type.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct ApiSendMsg {
+    #[serde(rename = "sendID")]
+    pub send_id: String,
+    #[serde(rename = "recvID")]
+    pub recv_id: String,
+    #[serde(rename = "groupID")]
+    pub group_id: String,
+    #[serde(rename = "senderNickname")]
+    pub sender_nickname: String,
+    #[serde(rename = "senderFaceURL")]
+    pub sender_face_url: String,
+    #[serde(rename = "senderPlatformID")]
+    pub sender_platform_id: i32,
+    pub content: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(rename = "contentType")]
+    pub content_type: i32,
+    #[serde(rename = "sessionType")]
+    pub session_type: i32,
+    #[serde(rename = "isOnlineOnly")]
+    pub is_online_only: bool,
+    #[serde(rename = "notOfflinePush")]
+    pub not_offline_push: bool,
+    #[serde(rename = "sendTime")]
+    pub send_time: i64,
+    #[serde(rename = "offlinePushInfo")]
+    pub offline_push_info: Option<rill_wire::pb::sdkws::OfflinePushInfo>,
+    pub ex: String,
+}
+
+type JsonMap = serde_json::Map<String, serde_json::Value>;
+
+/// A string field that `validate:"required"` accepts (present, non-empty; numbers pass as
+/// mapstructure's weak decoding turns them into strings).
+fn required_str(c: &JsonMap, key: &str) -> Result<(), AppError> {
+    match c.get(key) {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(()),
+        Some(serde_json::Value::Number(_)) => Ok(()),
+        _ => Err(AppError::args(format!(
+            "validation error: {key} is required"
+        ))),
+    }
+}
+
+/// A number field (numbers or numeric strings, weakly decoded) that must be at least `min`.
+fn required_num(c: &JsonMap, key: &str, min: f64) -> Result<(), AppError> {
+    let v = match c.get(key) {
+        Some(serde_json::Value::Number(n)) => n.as_f64(),
+        Some(serde_json::Value::String(s)) => s.parse::<f64>().ok(),
+        _ => None,
+    };
+    match v {
+        Some(v) if v != 0.0 && v >= min => Ok(()),
+        _ => Err(AppError::args(format!(
+            "validation error: {key} is required"
+        ))),
+    }
+}
+
+/// OpenIM's element checks for HTTP send_msg; returns the @-list of an AtText message.
+fn validate_content(content_type: i32, c: &JsonMap) -> Result<Vec<String>, AppError> {
+    match content_type {
+        content::TEXT | content::MARKDOWN_TEXT => required_str(c, "content")?,
+        content::PICTURE => {
+            for k in ["sourcePicture", "bigPicture", "snapshotPicture"] {
+                if !c.get(k).is_some_and(serde_json::Value::is_object) {
+                    return Err(AppError::args(format!("validation error: {k} is required")));
+                }
+            }
+        }
+        content::VOICE => {
+            required_str(c, "sourceUrl")?;
+            required_num(c, "duration", 1.0)?;
+        }
+        content::VIDEO => {
+            for k in ["videoUrl", "videoType", "snapshotUrl"] {
+                required_str(c, k)?;
+            }
+            for k in ["videoSize", "duration", "snapshotWidth", "snapshotHeight"] {
+                required_num(c, k, f64::MIN)?;
+            }
+        }
+        content::FILE => {
+            required_str(c, "sourceUrl")?;
+            required_str(c, "fileName")?;
+            required_num(c, "fileSize", f64::MIN)?;
+        }
+        content::AT_TEXT => {
+            let list = match c.get("atUserList") {
+                Some(serde_json::Value::Array(a)) => a,
+                _ => return Err(AppError::args("validation error: atUserList is required")),
+            };
+            if list.len() > 1000 {
+                return Err(AppError::args(
+                    "validation error: atUserList has more than 1000 users",
+                ));
+            }
+            return Ok(list
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect());
+        }
+        content::CUSTOM => required_str(c, "data")?,
+        content::QUOTE => {}
+        content::OA_NOTIFICATION => {
+            required_str(c, "notificationName")?;
+            required_num(c, "notificationType", f64::MIN)?;
+            required_str(c, "text")?;
+            let mix = c
+                .get("mixType")
+                .and_then(serde_json::Value::as_i64)
+                .unwrap_or(0);
+            if !(0..=5).contains(&mix) {
+                return Err(AppError::args("validation error: mixType must be 0..5"));
+            }
+        }
+        _ => {
+            return Err(AppError::args(format!(
+                "unsupported content type {content_type}"
+            )));
+        }
+    }
+    Ok(Vec::new())
+}
+
+impl App {
+    /// HTTP `/msg/send_msg` (app admins only): builds the message from OpenIM's apistruct
+    /// body (system message, generated clientMsgID, `isOnlineOnly`/`notOfflinePush` as
+    /// options) and sends it like any other.
+    pub async fn send_msg_http(
+        &self,
+        caller: &Caller,
+        req: ApiSendMsg,
+    ) -> Result<SendMsgResp, AppError> {
+        if req.send_id.is_empty() {
+            return Err(AppError::args("sendID is required"));
+        }
+        let Some(body) = req.content.as_ref() else {
+            return Err(AppError::args("content is required"));
+        };
+        if req.content_type == 0 {
+            return Err(AppError::args("contentType is required"));
+        }
+        if req.session_type == 0 {
+            return Err(AppError::args("sessionType is required"));
+        }
+        if !caller.is_admin {
+            return Err(AppError::no_permission("only app manager can send message"));
+        }
+        let at_users = validate_content(req.content_type, body)?;
+        let mut session_type = req.session_type;
+        let encoded = serde_json::Value::Object(body.clone()).to_string();
+        let content = if req.content_type == content::OA_NOTIFICATION {
+            session_type = session::NOTIFICATION;
+            let sender = rill_store::users::get(self.store().database(), &req.send_id).await?;
+            if !sender.is_some_and(|u| {
+                u.app_manger_level == rill_core::types::app_manager_level::NOTIFICATION_ACCOUNT
+            }) {
+                return Err(AppError::coded(
+                    ErrCode::RecordNotFound,
+                    format!("notification account {} not found", req.send_id),
+                ));
+            }
+            serde_json::json!({ "detail": encoded }).to_string()
+        } else {
+            encoded
+        };
+        let mut opts = BTreeMap::new();
+        if req.is_online_only {
+            for k in [
+                options::HISTORY,
+                options::PERSISTENT,
+                options::SENDER_SYNC,
+                options::CONVERSATION_UPDATE,
+            ] {
+                opts.insert(k.to_string(), false);
+            }
+        }
+        if req.not_offline_push {
+            opts.insert(options::OFFLINE_PUSH.to_string(), false);
+        }
+        let msg = MsgData {
+            send_id: req.send_id.clone(),
+            recv_id: req.recv_id,
+            group_id: req.group_id,
+            client_msg_id: generated_client_msg_id(&req.send_id),
+            sender_platform_id: req.sender_platform_id,
+            sender_nickname: req.sender_nickname,
+            sender_face_url: req.sender_face_url,
+            session_type,
+            msg_from: msg_from::SYSTEM,
+            content_type: req.content_type,
+            content: content.into_bytes(),
+            create_time: rill_core::now_ms(),
+            send_time: req.send_time,
+            options: opts,
+            offline_push_info: req.offline_push_info,
+            at_user_id_list: at_users,
+            ex: req.ex,
+            ..Default::default()
+        };
+        self.send_message(caller, msg).await
     }
 }
 
@@ -373,7 +618,10 @@ mod tests {
         assert!(check_shape(&msg(1, 1400)).is_err());
         let mut m = msg(1, 101);
         m.content.clear();
-        assert_eq!(check_shape(&m).err().map(|e| e.detail()).as_deref(), Some("content is empty"));
+        assert_eq!(
+            check_shape(&m).err().map(|e| e.detail()).as_deref(),
+            Some("content is empty")
+        );
         m.send_id.clear();
         assert_eq!(check_shape(&m).err().map(|e| e.code()), Some(ErrCode::Args));
     }

@@ -19,7 +19,11 @@ pub fn self_notification(user_id: &str) -> String {
 impl App {
     /// WS 1001 / HTTP newest_seq: the max seq of each of the user's conversations, of each
     /// one's `n_` twin and of `n_<u>_<u>`; zero seqs are left out and `minSeqs` stays empty.
-    pub async fn newest_seqs(&self, caller: &Caller, req: GetMaxSeqReq) -> Result<GetMaxSeqResp, AppError> {
+    pub async fn newest_seqs(
+        &self,
+        caller: &Caller,
+        req: GetMaxSeqReq,
+    ) -> Result<GetMaxSeqResp, AppError> {
         if req.user_id.is_empty() {
             return Err(AppError::args("userID is empty"));
         }
@@ -36,7 +40,10 @@ impl App {
         let maxes = self.log().max_seqs(&ids).await?;
         let max_seqs: BTreeMap<String, i64> =
             ids.into_iter().zip(maxes).filter(|(_, s)| *s > 0).collect();
-        Ok(GetMaxSeqResp { max_seqs, min_seqs: BTreeMap::new() })
+        Ok(GetMaxSeqResp {
+            max_seqs,
+            min_seqs: BTreeMap::new(),
+        })
     }
 
     /// WS 1006: per conversation `{maxSeq, hasReadSeq, maxSeqTime}` (all the user's
@@ -73,10 +80,18 @@ impl App {
                 // The projection is behind: read the time from the stream itself.
                 self.send_time_of(id, max_seq).await?
             };
-            let max_seq = if state.max_seq != 0 { state.max_seq } else { max_seq };
+            let max_seq = if state.max_seq != 0 {
+                state.max_seq
+            } else {
+                max_seq
+            };
             seqs.insert(
                 id.clone(),
-                Seqs { max_seq, has_read_seq: state.has_read_seq, max_seq_time },
+                Seqs {
+                    max_seq,
+                    has_read_seq: state.has_read_seq,
+                    max_seq_time,
+                },
             );
         }
         let pinned_conversation_i_ds = if req.return_pinned {
@@ -84,7 +99,10 @@ impl App {
         } else {
             Vec::new()
         };
-        Ok(GetConversationsHasReadAndMaxSeqResp { seqs, pinned_conversation_i_ds })
+        Ok(GetConversationsHasReadAndMaxSeqResp {
+            seqs,
+            pinned_conversation_i_ds,
+        })
     }
 
     /// The send time of one stored message (hot window, else history; 0 when unknown).

@@ -1,0 +1,209 @@
+//! One WebSocket connection: a reader loop (this task) that decodes requests and answers them
+//! in order, and a writer task that drains the bounded queue onto the socket.
+//!
+//! The connection ends on: the client closing, 30 s without any frame, a frame that is not a
+//! valid request for this connection (undecodable gob/JSON, gzip garbage, oversized, unknown
+//! reqIdentifier, sendID of another user), a full write queue, a kick, a logout, or shutdown.
+//! Only that connection ends; nothing else is touched.
+
+use crate::dispatch::{self, After};
+use crate::handshake::ConnParams;
+use crate::hub::{Conn, Hub};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use rill_wire::frame::{TextAction, decode_req, handle_text};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// What the writer task is asked to do.
+#[derive(Debug)]
+pub enum Outbound {
+    Frame(Message),
+    /// Send a close frame after everything queued before it, then end the connection.
+    Close,
+}
+
+/// Server ping period for Web clients (platform 5), as OpenIM.
+const WEB_PING: Duration = Duration::from_secs(27);
+/// How long a closing connection waits for its writer to flush.
+const WRITER_GRACE: Duration = Duration::from_secs(2);
+
+/// Runs one upgraded connection to its end.
+pub async fn serve(hub: Arc<Hub>, socket: WebSocket, params: ConnParams) {
+    let (sink, stream) = socket.split();
+    let (tx, rx) = mpsc::channel(hub.config.write_queue.max(1));
+    let conn = Arc::new(Conn::new(hub.next_conn_id(), &params, tx));
+    if params.send_response {
+        conn.send(Outbound::Frame(Message::Text(
+            rill_wire::frame::connect_ack_ok().into(),
+        )));
+    }
+    let ping = (params.platform_id == rill_core::Platform::Web.id()).then_some(WEB_PING);
+    let writer = tokio::spawn(write_loop(sink, rx, conn.clone(), ping));
+    hub.register(conn.clone()).await;
+    tracing::debug!(conn = %conn.id, user = %conn.user_id, platform = conn.platform_id, "connected");
+
+    read_loop(&hub, &conn, stream).await;
+
+    // Let the writer flush what is queued (a logout reply, a kick) and send the close frame;
+    // a writer stuck on a client that does not read is aborted after the grace period.
+    conn.send(Outbound::Close);
+    hub.unregister(&conn).await;
+    let mut writer = writer;
+    if tokio::time::timeout(WRITER_GRACE, &mut writer)
+        .await
+        .is_err()
+    {
+        conn.closed.cancel();
+        let _ = tokio::time::timeout(WRITER_GRACE, writer).await;
+    }
+    tracing::debug!(conn = %conn.id, user = %conn.user_id, "disconnected");
+}
+
+async fn read_loop(
+    hub: &Arc<Hub>,
+    conn: &Arc<Conn>,
+    mut stream: futures_util::stream::SplitStream<WebSocket>,
+) {
+    let read_timeout = Duration::from_secs(hub.config.read_timeout_secs.max(1));
+    loop {
+        let next = tokio::select! {
+            _ = conn.closed.cancelled() => return,
+            _ = hub.shutdown.cancelled() => {
+                conn.send(Outbound::Close);
+                return;
+            }
+            next = tokio::time::timeout(read_timeout, stream.next()) => next,
+        };
+        let msg = match next {
+            Err(_) => {
+                tracing::debug!(conn = %conn.id, "read deadline passed");
+                conn.send(Outbound::Close);
+                return;
+            }
+            Ok(None) => return,
+            Ok(Some(Err(e))) => {
+                // Includes frames over the size limit.
+                tracing::debug!(conn = %conn.id, error = %e, "read failed");
+                metrics::counter!("rill_gateway_bad_frames_total").increment(1);
+                return;
+            }
+            Ok(Some(Ok(m))) => m,
+        };
+        metrics::counter!("rill_gateway_frames_total", "dir" => "in").increment(1);
+        let keep_going = match msg {
+            Message::Binary(bytes) => on_binary(hub, conn, &bytes).await,
+            Message::Text(text) => on_text(conn, text.as_str()),
+            // tungstenite answers pings itself; any frame already reset the deadline.
+            Message::Ping(_) | Message::Pong(_) => true,
+            Message::Close(_) => return,
+        };
+        if !keep_going {
+            return;
+        }
+    }
+}
+
+/// A request frame. Returns false when the connection must end.
+async fn on_binary(hub: &Arc<Hub>, conn: &Arc<Conn>, bytes: &[u8]) -> bool {
+    let req = match decode_req(bytes, conn.encoding, conn.compression) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::info!(conn = %conn.id, user = %conn.user_id, error = %e, "undecodable frame; closing");
+            metrics::counter!("rill_gateway_bad_frames_total").increment(1);
+            conn.send(Outbound::Close);
+            return false;
+        }
+    };
+    if req.send_id != conn.user_id {
+        tracing::info!(conn = %conn.id, user = %conn.user_id, send_id = %req.send_id,
+            "request for another user; closing");
+        metrics::counter!("rill_gateway_bad_frames_total").increment(1);
+        conn.send(Outbound::Close);
+        return false;
+    }
+    match dispatch::handle(hub, conn, &req).await {
+        Some((resp, after)) => {
+            conn.send_resp(&resp);
+            match after {
+                After::Continue => true,
+                After::Close => {
+                    conn.send(Outbound::Close);
+                    false
+                }
+            }
+        }
+        None => {
+            tracing::info!(conn = %conn.id, req = req.req_identifier, "unknown reqIdentifier; closing");
+            metrics::counter!("rill_gateway_bad_frames_total").increment(1);
+            conn.send(Outbound::Close);
+            false
+        }
+    }
+}
+
+/// The JSON heartbeat. Returns false when the connection must end.
+fn on_text(conn: &Conn, text: &str) -> bool {
+    match handle_text(text) {
+        Ok(TextAction::Reply(pong)) => conn.send(Outbound::Frame(Message::Text(pong.into()))),
+        Ok(TextAction::Ignore) => true,
+        Err(e) => {
+            tracing::info!(conn = %conn.id, error = %e, "bad text frame; closing");
+            conn.send(Outbound::Close);
+            false
+        }
+    }
+}
+
+async fn write_loop(
+    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    mut rx: mpsc::Receiver<Outbound>,
+    conn: Arc<Conn>,
+    ping: Option<Duration>,
+) {
+    let mut ticker = ping.map(|p| {
+        let mut t = tokio::time::interval_at(tokio::time::Instant::now() + p, p);
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        t
+    });
+    loop {
+        // Queued frames first, so a kick or logout reply goes out before the close.
+        let out = tokio::select! {
+            biased;
+            out = rx.recv() => out,
+            _ = conn.closed.cancelled() => return,
+            _ = tick(&mut ticker) => Some(Outbound::Frame(Message::Ping(bytes::Bytes::new()))),
+        };
+        let (frame, last) = match out {
+            Some(Outbound::Frame(m)) => (m, false),
+            Some(Outbound::Close) | None => (Message::Close(Some(normal_close())), true),
+        };
+        let sent = tokio::select! {
+            r = sink.send(frame) => r.is_ok(),
+            _ = conn.closed.cancelled() => return,
+        };
+        if sent && !last {
+            metrics::counter!("rill_gateway_frames_total", "dir" => "out").increment(1);
+            continue;
+        }
+        conn.closed.cancel();
+        return;
+    }
+}
+
+fn normal_close() -> CloseFrame {
+    CloseFrame {
+        code: 1000,
+        reason: "".into(),
+    }
+}
+
+async fn tick(ticker: &mut Option<tokio::time::Interval>) {
+    match ticker {
+        Some(t) => {
+            t.tick().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
+}
