@@ -16,6 +16,9 @@ export RILL_ROOT="$ROOT"
 
 section() { printf '\n==== %s ====\n' "$*"; }
 trap 'stop_started; rm -rf "${MONGO_TEST_DIR:-}"' EXIT
+# Turn signals into a normal exit so the EXIT trap stops the servers started here.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 section "dependencies"
 ensure_redis
