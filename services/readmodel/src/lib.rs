@@ -1,6 +1,21 @@
-//! rill-readmodel: a projection worker. (Filled in by its owner.)
+//! rill-readmodel: the projection worker that keeps the conversation read model — per owner
+//! and conversation: max seq, has-read seq, latest message; and the owners' version logs that
+//! OpenIM's incremental conversation sync answers from.
+//!
+//! The projection itself ([`projection::project`]) is a library function shared with
+//! `rill rebuild readmodel`.
 
+pub mod projection;
+
+use rill_log::{BatchOutcome, ConsumerOptions, Handler, LogEntry};
+use rill_store::retry::{Backoff, is_transient};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+pub use projection::{Report, project};
+
+/// The consumer group of this worker.
+pub const GROUP: &str = "readmodel";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -8,8 +23,82 @@ pub enum Error {
     Log(#[from] rill_log::LogError),
 }
 
-/// Runs consumer `consumer` of this group over every partition until `shutdown`.
-pub async fn run(app: rill_app::App, consumer: String, shutdown: CancellationToken) -> Result<(), Error> {
-    let _ = (app, consumer, shutdown);
-    unimplemented!("owner")
+/// Runs consumer `consumer` of the readmodel group over every partition until `shutdown`.
+pub async fn run(
+    app: rill_app::App,
+    consumer: String,
+    shutdown: CancellationToken,
+) -> Result<(), Error> {
+    run_with(app, consumer, shutdown, ConsumerOptions::default()).await
+}
+
+/// [`run`] with a partition subset or group settings of its own (tests, tools).
+pub async fn run_with(
+    app: rill_app::App,
+    consumer: String,
+    shutdown: CancellationToken,
+    options: ConsumerOptions,
+) -> Result<(), Error> {
+    let handler = ReadModelHandler::new(app.store().database().clone(), shutdown.clone());
+    rill_log::run_consumer_with(app.log(), GROUP, &consumer, handler, shutdown, options).await?;
+    Ok(())
+}
+
+/// Whole-batch errors that are not an outage are retried this often before the batch is
+/// reported failed (then the runtime's delivery count decides about dead letters).
+const OTHER_ERROR_ATTEMPTS: u32 = 3;
+
+/// The consumer-group handler: projects a batch, and waits out a Mongo outage instead of
+/// failing entries (so a long outage never dead-letters anything).
+pub struct ReadModelHandler {
+    db: mongodb::Database,
+    shutdown: CancellationToken,
+    max_backoff: Duration,
+}
+
+impl ReadModelHandler {
+    pub fn new(db: mongodb::Database, shutdown: CancellationToken) -> Self {
+        Self {
+            db,
+            shutdown,
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Handler for ReadModelHandler {
+    async fn handle(&self, batch: &[LogEntry]) -> BatchOutcome {
+        let mut backoff = Backoff::new(self.max_backoff);
+        let mut other_errors = 0;
+        loop {
+            let error = match project(&self.db, batch).await {
+                Ok(report) => {
+                    metrics::counter!("rill_readmodel_messages_total")
+                        .increment(report.messages as u64);
+                    metrics::counter!("rill_readmodel_rows_created_total")
+                        .increment(report.created as u64);
+                    return BatchOutcome::all_ok();
+                }
+                Err(e) => e,
+            };
+            if is_transient(&error) {
+                metrics::counter!("rill_projection_outage_retries_total", "group" => GROUP)
+                    .increment(1);
+                tracing::warn!(error = %error, entries = batch.len(), "mongo unavailable; holding the batch and retrying");
+            } else {
+                other_errors += 1;
+                tracing::error!(error = %error, attempt = other_errors, "readmodel batch failed");
+                if other_errors >= OTHER_ERROR_ATTEMPTS {
+                    return BatchOutcome::all_failed(batch.len(), &error.to_string());
+                }
+            }
+            tokio::select! {
+                _ = self.shutdown.cancelled() => {
+                    // Left pending: redelivered after restart, not a data failure.
+                    return BatchOutcome::all_failed(batch.len(), "shut down while waiting for mongo");
+                }
+                _ = tokio::time::sleep(backoff.next_delay()) => {}
+            }
+        }
+    }
 }
