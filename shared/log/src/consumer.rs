@@ -1,9 +1,11 @@
 //! The consumer-group runtime: XREADGROUP batches with BLOCK over the partitions a worker owns,
 //! the handler, XACK, XAUTOCLAIM of stale entries, dead letters after max deliveries, graceful
-//! shutdown, and lag/pending/processed metrics. (API surface; the log helper fills it in.)
+//! shutdown, and lag/pending/processed metrics. The loop itself lives in `worker.rs`.
 
-use crate::Envelope;
+use crate::config::GroupConfig;
+use crate::{Envelope, Log, LogError};
 use std::future::Future;
+use tokio_util::sync::CancellationToken;
 
 /// One entry of a partition log as a handler sees it.
 #[derive(Debug, Clone)]
@@ -29,9 +31,87 @@ impl BatchOutcome {
     pub fn all_ok() -> Self {
         Self::default()
     }
+
+    /// Every entry of a batch of `len` failed for the same reason (e.g. the store is down).
+    pub fn all_failed(len: usize, reason: &str) -> Self {
+        Self {
+            failed: (0..len).map(|i| (i, reason.to_string())).collect(),
+        }
+    }
 }
 
 /// A projection. Must be idempotent: redelivery and replay are normal.
 pub trait Handler: Send + Sync + 'static {
     fn handle(&self, batch: &[LogEntry]) -> impl Future<Output = BatchOutcome> + Send;
+}
+
+/// Choices beyond streams.yaml.
+#[derive(Debug, Clone, Default)]
+pub struct ConsumerOptions {
+    /// The partitions this consumer reads; `None` = all. Consumers of one group may own
+    /// overlapping sets: the group hands each entry to one of them.
+    pub partitions: Option<Vec<u32>>,
+    /// Replaces the group's streams.yaml settings (tests and tools); `None` = streams.yaml.
+    pub config: Option<GroupConfig>,
+}
+
+/// Runs `handler` as consumer `consumer` of `group` over every partition until `shutdown` is
+/// cancelled; then finishes and acknowledges the batch in hand and returns. Redis errors are
+/// logged and retried with backoff (a restarting Redis does not end the worker); only a
+/// configuration error returns early.
+pub async fn run_consumer<H: Handler>(
+    log: &Log,
+    group: &str,
+    consumer: &str,
+    handler: H,
+    shutdown: CancellationToken,
+) -> Result<(), LogError> {
+    run_consumer_with(
+        log,
+        group,
+        consumer,
+        handler,
+        shutdown,
+        ConsumerOptions::default(),
+    )
+    .await
+}
+
+/// `run_consumer` with a partition subset or group settings of its own.
+pub async fn run_consumer_with<H: Handler>(
+    log: &Log,
+    group: &str,
+    consumer: &str,
+    handler: H,
+    shutdown: CancellationToken,
+    options: ConsumerOptions,
+) -> Result<(), LogError> {
+    let config = match options.config {
+        Some(c) => c,
+        None => log.topology().group(group).cloned().ok_or_else(|| {
+            LogError::Config(format!(
+                "groups.{group}: no such consumer group in streams.yaml"
+            ))
+        })?,
+    };
+    let partitions = match options.partitions {
+        Some(p) => {
+            if let Some(bad) = p.iter().find(|&&p| p >= log.topology().partitions) {
+                return Err(LogError::Config(format!(
+                    "partition {bad} does not exist (partitions: {})",
+                    log.topology().partitions
+                )));
+            }
+            p
+        }
+        None => (0..log.topology().partitions).collect(),
+    };
+    if partitions.is_empty() {
+        return Err(LogError::Config(
+            "a consumer needs at least one partition".into(),
+        ));
+    }
+    crate::worker::Worker::new(log, group, consumer, config, partitions, handler)
+        .run(shutdown)
+        .await
 }

@@ -11,10 +11,20 @@ pub mod function;
 pub mod keys;
 pub mod log;
 pub mod presence;
+pub mod replay;
+pub mod retention;
+pub mod status;
+mod worker;
 
 pub use config::Topology;
-pub use consumer::{BatchOutcome, Handler, LogEntry};
+pub use consumer::{
+    BatchOutcome, ConsumerOptions, Handler, LogEntry, run_consumer, run_consumer_with,
+};
 pub use error::LogError;
 pub use event::{Envelope, Event, TraceContext};
 pub use keys::Keys;
 pub use log::{Appended, Log, StoredEntry, redis_client};
+pub use replay::{Position, set_group_position};
+pub use retention::{TrimOptions, TrimReport, run_retention, trim_all, trim_partition};
+pub use status::{GroupStatus, group_status};
+pub use tokio_util::sync::CancellationToken;

@@ -266,7 +266,7 @@ async fn acknowledged_appends_survive_sigkill_with_aof_always() {
         let convs = convs.clone();
         tokio::spawn(async move {
             let mut acked: HashMap<String, Vec<(i64, String)>> = HashMap::new();
-            for i in 0..3000 {
+            for i in 0..1000 {
                 let conv = &convs[i % convs.len()];
                 let id = format!("k{i}");
                 if let Ok(a) = log.append(conv, &id, &message(conv, &id, &id)).await {
