@@ -23,10 +23,14 @@ async fn handshake_errors_follow_openim() -> anyhow::Result<()> {
     let body = env.refused(&ok("platformID=3")).await?;
     assert_eq!(body["errCode"], 500, "isBackground is required: {body}");
 
-    let body = env.refused("platformID=3&isBackground=false&operationID=op&sendID=u1").await?;
+    let body = env
+        .refused("platformID=3&isBackground=false&operationID=op&sendID=u1")
+        .await?;
     assert_eq!(body["errDlt"], "token is empty");
 
-    let body = env.refused(&ok("platformID=3&isBackground=false&sdkType=rust")).await?;
+    let body = env
+        .refused(&ok("platformID=3&isBackground=false&sdkType=rust"))
+        .await?;
     assert_eq!(body["errDlt"], "sdkType is invalid");
 
     let body = env
@@ -36,7 +40,9 @@ async fn handshake_errors_follow_openim() -> anyhow::Result<()> {
 
     // u1's token used by u2, and on another platform.
     let body = env
-        .refused(&format!("sendID=u2&token={token}&platformID=3&operationID=op&isBackground=false"))
+        .refused(&format!(
+            "sendID=u2&token={token}&platformID=3&operationID=op&isBackground=false"
+        ))
         .await?;
     assert_eq!(body["errCode"], 1502);
     let body = env.refused(&ok("platformID=2&isBackground=false")).await?;
@@ -48,15 +54,28 @@ async fn handshake_errors_follow_openim() -> anyhow::Result<()> {
     ));
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
     let first = futures_util::StreamExt::next(&mut ws).await;
-    let Some(Ok(Message::Text(t))) = first else { anyhow::bail!("expected a text frame: {first:?}") };
+    let Some(Ok(Message::Text(t))) = first else {
+        anyhow::bail!("expected a text frame: {first:?}")
+    };
     let v: serde_json::Value = serde_json::from_str(t.as_str())?;
     assert_eq!(v["errCode"], 1502);
     let next = futures_util::StreamExt::next(&mut ws).await;
-    assert!(matches!(next, None | Some(Ok(Message::Close(_))) | Some(Err(_))), "{next:?}");
+    assert!(
+        matches!(next, None | Some(Ok(Message::Close(_))) | Some(Err(_))),
+        "{next:?}"
+    );
 
     // Success with isMsgResp=true starts with the connect ack (checked by client_with).
     let mut c = env.client_with("u1", &token, 3, "&isMsgResp=true").await?;
-    let r = c.request(1001, sdkws::GetMaxSeqReq { user_id: "u1".into() }.encode_to_vec()).await?;
+    let r = c
+        .request(
+            1001,
+            sdkws::GetMaxSeqReq {
+                user_id: "u1".into(),
+            }
+            .encode_to_vec(),
+        )
+        .await?;
     assert_eq!(r.err_code, 0);
     env.shutdown.cancel();
     Ok(())
@@ -70,7 +89,9 @@ async fn sends_are_acked_and_pushed_in_order_to_every_connection() -> anyhow::Re
     let mut receiver = env.client("u2", 2).await?;
     let mut acks = Vec::new();
     for i in 1..=3 {
-        let ack = sender.send_text("u2", &format!("c{i}"), &format!("hello {i}")).await?;
+        let ack = sender
+            .send_text("u2", &format!("c{i}"), &format!("hello {i}"))
+            .await?;
         assert_eq!(ack.err_code, 0, "{}", ack.err_msg);
         let resp = pbmsg::SendMsgResp::decode(ack.data.as_slice())?;
         assert_eq!(resp.client_msg_id, format!("c{i}"));
@@ -96,7 +117,9 @@ async fn sends_are_acked_and_pushed_in_order_to_every_connection() -> anyhow::Re
 async fn json_clients_send_and_receive() -> anyhow::Result<()> {
     let env = env().await?;
     let token = env.token("u3", 5).await?;
-    let mut js = env.client_with("u3", &token, 5, "&sdkType=js&isMsgResp=true").await?;
+    let mut js = env
+        .client_with("u3", &token, 5, "&sdkType=js&isMsgResp=true")
+        .await?;
     assert_eq!(js.encoding, Encoding::Json);
     let mut gob = env.client("u4", 3).await?;
     let ack = gob.send_text("u3", "j1", "to the browser").await?;
@@ -111,8 +134,11 @@ async fn json_clients_send_and_receive() -> anyhow::Result<()> {
     assert_eq!((msg.client_msg_id.as_str(), msg.seq), ("j2", 2));
 
     // The text heartbeat of browsers.
-    futures_util::SinkExt::send(&mut js.ws, Message::Text(r#"{"type":"ping","body":{"n":1}}"#.into()))
-        .await?;
+    futures_util::SinkExt::send(
+        &mut js.ws,
+        Message::Text(r#"{"type":"ping","body":{"n":1}}"#.into()),
+    )
+    .await?;
     loop {
         if let Message::Text(t) = js.next_frame().await? {
             let v: serde_json::Value = serde_json::from_str(t.as_str())?;
@@ -122,7 +148,8 @@ async fn json_clients_send_and_receive() -> anyhow::Result<()> {
         }
     }
     // WS ping control frames get a pong.
-    futures_util::SinkExt::send(&mut gob.ws, Message::Ping(bytes::Bytes::from_static(b"hb"))).await?;
+    futures_util::SinkExt::send(&mut gob.ws, Message::Ping(bytes::Bytes::from_static(b"hb")))
+        .await?;
     loop {
         if let Message::Pong(p) = gob.next_frame().await? {
             assert_eq!(&p[..], b"hb");
@@ -137,9 +164,14 @@ async fn json_clients_send_and_receive() -> anyhow::Result<()> {
 async fn a_retried_client_msg_id_is_stored_once() -> anyhow::Result<()> {
     let env = env().await?;
     let mut c = env.client("u1", 3).await?;
-    let first = pbmsg::SendMsgResp::decode(c.send_text("u2", "same", "once").await?.data.as_slice())?;
-    let again = pbmsg::SendMsgResp::decode(c.send_text("u2", "same", "once").await?.data.as_slice())?;
-    assert_eq!(first.server_msg_id, again.server_msg_id, "the retry gets the first ack");
+    let first =
+        pbmsg::SendMsgResp::decode(c.send_text("u2", "same", "once").await?.data.as_slice())?;
+    let again =
+        pbmsg::SendMsgResp::decode(c.send_text("u2", "same", "once").await?.data.as_slice())?;
+    assert_eq!(
+        first.server_msg_id, again.server_msg_id,
+        "the retry gets the first ack"
+    );
     assert_eq!(first.send_time, again.send_time);
     assert_eq!(env.app.log().max_seq("si_u1_u2").await?, 1);
     env.shutdown.cancel();
@@ -157,7 +189,10 @@ async fn online_only_messages_are_pushed_with_seq_zero_and_not_stored() -> anyho
     let ack = sender.request(1003, typing.encode_to_vec()).await?;
     assert_eq!(ack.err_code, 0);
     let (conv, msg) = receiver.next_message().await?;
-    assert_eq!((conv.as_str(), msg.seq, msg.content_type), ("si_u1_u2", 0, 113));
+    assert_eq!(
+        (conv.as_str(), msg.seq, msg.content_type),
+        ("si_u1_u2", 0, 113)
+    );
     assert_eq!(env.app.log().max_seq("si_u1_u2").await?, 0);
     env.shutdown.cancel();
     Ok(())
@@ -185,13 +220,18 @@ async fn pulls_clamp_take_the_last_n_and_mark_holes() -> anyhow::Result<()> {
         }],
         order,
     };
-    let r = c.request(1002, pull(0, 100, 100, 0).encode_to_vec()).await?;
+    let r = c
+        .request(1002, pull(0, 100, 100, 0).encode_to_vec())
+        .await?;
     assert_eq!(r.err_code, 0);
     let resp = sdkws::PullMessageBySeqsResp::decode(r.data.as_slice())?;
     let got = &resp.msgs["si_u1_u2"];
     let seqs: Vec<(i64, i32)> = got.msgs.iter().map(|m| (m.seq, m.status)).collect();
     assert_eq!(seqs, vec![(1, 2), (2, 2), (3, 2), (4, 4), (5, 4), (6, 2)]);
-    assert!(got.msgs[3].client_msg_id.is_empty(), "a hole is only {{seq, status 4}}");
+    assert!(
+        got.msgs[3].client_msg_id.is_empty(),
+        "a hole is only {{seq, status 4}}"
+    );
     assert!(got.is_end, "asc: maxSeq 6 <= end 100");
     assert_eq!(got.end_seq, 0);
 
@@ -199,7 +239,10 @@ async fn pulls_clamp_take_the_last_n_and_mark_holes() -> anyhow::Result<()> {
     let r = c.request(1002, pull(1, 5, 2, 0).encode_to_vec()).await?;
     let resp = sdkws::PullMessageBySeqsResp::decode(r.data.as_slice())?;
     let got = &resp.msgs["si_u1_u2"];
-    assert_eq!(got.msgs.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![4, 5]);
+    assert_eq!(
+        got.msgs.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        vec![4, 5]
+    );
     assert!(!got.is_end);
     // desc: isEnd when begin <= minSeq (1).
     let r = c.request(1002, pull(1, 3, 10, 1).encode_to_vec()).await?;
@@ -226,12 +269,18 @@ async fn pulls_clamp_take_the_last_n_and_mark_holes() -> anyhow::Result<()> {
     let r = c.request(1005, req.encode_to_vec()).await?;
     let resp = pbmsg::GetSeqMessageResp::decode(r.data.as_slice())?;
     let got = &resp.msgs["si_u1_u2"];
-    assert_eq!(got.msgs.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![6, 2]);
+    assert_eq!(
+        got.msgs.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        vec![6, 2]
+    );
     assert!(got.is_end);
     assert_eq!(got.end_seq, 6);
 
     // 1007: the newest message that is not a hole.
-    let req = pbmsg::GetLastMessageReq { user_id: "u1".into(), conversation_i_ds: vec!["si_u1_u2".into()] };
+    let req = pbmsg::GetLastMessageReq {
+        user_id: "u1".into(),
+        conversation_i_ds: vec!["si_u1_u2".into()],
+    };
     let r = c.request(1007, req.encode_to_vec()).await?;
     let resp = pbmsg::GetLastMessageResp::decode(r.data.as_slice())?;
     assert_eq!(resp.msgs["si_u1_u2"].client_msg_id, "p6");
@@ -282,9 +331,19 @@ async fn bad_frames_close_only_their_connection() -> anyhow::Result<()> {
     for (name, bytes) in cases {
         let mut c = env.client("u1", 3).await?;
         c.send_raw(bytes).await?;
-        c.until_closed().await.map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        c.until_closed()
+            .await
+            .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
         // The other connection still works.
-        let r = witness.request(1001, sdkws::GetMaxSeqReq { user_id: "u2".into() }.encode_to_vec()).await?;
+        let r = witness
+            .request(
+                1001,
+                sdkws::GetMaxSeqReq {
+                    user_id: "u2".into(),
+                }
+                .encode_to_vec(),
+            )
+            .await?;
         assert_eq!(r.err_code, 0, "{name}");
     }
     // Malformed JSON on a JSON connection.
@@ -293,7 +352,15 @@ async fn bad_frames_close_only_their_connection() -> anyhow::Result<()> {
     js.send_raw(gz(b"{not json")).await?;
     js.until_closed().await?;
     assert_eq!(max().await?, 0, "nothing was stored");
-    let r = witness.request(1001, sdkws::GetMaxSeqReq { user_id: "u2".into() }.encode_to_vec()).await?;
+    let r = witness
+        .request(
+            1001,
+            sdkws::GetMaxSeqReq {
+                user_id: "u2".into(),
+            }
+            .encode_to_vec(),
+        )
+        .await?;
     assert_eq!(r.err_code, 0);
     env.shutdown.cancel();
     Ok(())
@@ -307,10 +374,29 @@ async fn a_second_login_on_the_same_platform_kicks_the_first() -> anyhow::Result
     // A new token for the same platform (policy 1), then a second connection with it.
     let mut second = env.client("u1", 2).await?;
     let seen = first.until_closed().await?;
-    assert!(seen.iter().any(|r| r.req_identifier == 2002), "the first got 2002: {seen:?}");
-    let r = second.request(1001, sdkws::GetMaxSeqReq { user_id: "u1".into() }.encode_to_vec()).await?;
+    assert!(
+        seen.iter().any(|r| r.req_identifier == 2002),
+        "the first got 2002: {seen:?}"
+    );
+    let r = second
+        .request(
+            1001,
+            sdkws::GetMaxSeqReq {
+                user_id: "u1".into(),
+            }
+            .encode_to_vec(),
+        )
+        .await?;
     assert_eq!(r.err_code, 0);
-    let r = other_platform.request(1001, sdkws::GetMaxSeqReq { user_id: "u1".into() }.encode_to_vec()).await?;
+    let r = other_platform
+        .request(
+            1001,
+            sdkws::GetMaxSeqReq {
+                user_id: "u1".into(),
+            }
+            .encode_to_vec(),
+        )
+        .await?;
     assert_eq!(r.err_code, 0, "other platforms stay");
     env.shutdown.cancel();
     Ok(())
@@ -322,14 +408,22 @@ async fn force_logout_kicks_with_2002() -> anyhow::Result<()> {
     let mut c = env.client("u1", 2).await?;
     let keys = env.app.log().keys().clone();
     eventually(WAIT, "presence", || async {
-        Ok(!rill_log::presence::connections(&mut env.app.redis(), &keys, "u1").await?.is_empty())
+        Ok(
+            !rill_log::presence::connections(&mut env.app.redis(), &keys, "u1")
+                .await?
+                .is_empty(),
+        )
     })
     .await?;
     env.app.force_logout(&admin(), "u1", 2).await?;
     let seen = c.until_closed().await?;
     assert!(seen.iter().any(|r| r.req_identifier == 2002), "{seen:?}");
     eventually(WAIT, "presence gone", || async {
-        Ok(rill_log::presence::connections(&mut env.app.redis(), &keys, "u1").await?.is_empty())
+        Ok(
+            rill_log::presence::connections(&mut env.app.redis(), &keys, "u1")
+                .await?
+                .is_empty(),
+        )
     })
     .await?;
     env.shutdown.cancel();
@@ -343,7 +437,11 @@ async fn a_gateway_whose_liveness_expired_reads_as_offline() -> anyhow::Result<(
     let keys = env.app.log().keys().clone();
     let mut redis = env.app.redis();
     eventually(WAIT, "presence", || async {
-        Ok(!rill_log::presence::connections(&mut env.app.redis(), &keys, "u1").await?.is_empty())
+        Ok(
+            !rill_log::presence::connections(&mut env.app.redis(), &keys, "u1")
+                .await?
+                .is_empty(),
+        )
     })
     .await?;
     let conns = rill_log::presence::connections(&mut redis, &keys, "u1").await?;
@@ -351,8 +449,13 @@ async fn a_gateway_whose_liveness_expired_reads_as_offline() -> anyhow::Result<(
     let gw = conns[0].gateway_id.clone();
     // As if the gateway had stopped beating 20 s ago.
     rill_log::presence::heartbeat_at(&mut redis, &keys, &gw, rill_core::now_ms() - 20_000).await?;
-    assert!(rill_log::presence::connections(&mut redis, &keys, "u1").await?.is_empty());
-    let many = rill_log::presence::connections_many(&mut redis, &keys, &["u1".into(), "u2".into()]).await?;
+    assert!(
+        rill_log::presence::connections(&mut redis, &keys, "u1")
+            .await?
+            .is_empty()
+    );
+    let many = rill_log::presence::connections_many(&mut redis, &keys, &["u1".into(), "u2".into()])
+        .await?;
     assert!(many.iter().all(Vec::is_empty));
     env.shutdown.cancel();
     Ok(())
@@ -363,13 +466,31 @@ async fn revoked_messages_read_as_2101_with_a_stored_notification() -> anyhow::R
     let env = env().await?;
     let mut c = env.client("u1", 3).await?;
     c.send_text("u2", "r1", "oops").await?;
-    let caller = rill_app::Caller { user_id: "u1".into(), platform_id: 3, is_admin: false };
-    let req = pbmsg::RevokeMsgReq { conversation_id: "si_u1_u2".into(), seq: 1, user_id: "u1".into() };
+    let caller = rill_app::Caller {
+        user_id: "u1".into(),
+        platform_id: 3,
+        is_admin: false,
+    };
+    let req = pbmsg::RevokeMsgReq {
+        conversation_id: "si_u1_u2".into(),
+        seq: 1,
+        user_id: "u1".into(),
+    };
     // The peer may not revoke it.
-    let peer = rill_app::Caller { user_id: "u2".into(), platform_id: 3, is_admin: false };
+    let peer = rill_app::Caller {
+        user_id: "u2".into(),
+        platform_id: 3,
+        is_admin: false,
+    };
     let denied = env
         .app
-        .revoke_message(&peer, pbmsg::RevokeMsgReq { user_id: "u2".into(), ..req.clone() })
+        .revoke_message(
+            &peer,
+            pbmsg::RevokeMsgReq {
+                user_id: "u2".into(),
+                ..req.clone()
+            },
+        )
         .await;
     assert_eq!(denied.err().map(|e| e.code().code()), Some(1002));
     env.app.revoke_message(&caller, req.clone()).await?;
@@ -382,7 +503,11 @@ async fn revoked_messages_read_as_2101_with_a_stored_notification() -> anyhow::R
     let detail: serde_json::Value = serde_json::from_str(outer["detail"].as_str().unwrap_or(""))?;
     assert_eq!(detail["revokerID"], "u1");
     assert_eq!(detail["clientMsgID"], "r1");
-    assert_eq!(env.app.log().max_seq("n_u1_u2").await?, 1, "the 2101 notification is stored");
+    assert_eq!(
+        env.app.log().max_seq("n_u1_u2").await?,
+        1,
+        "the 2101 notification is stored"
+    );
     // Every connection learns of it through the n_ conversation.
     loop {
         let (conv, msg) = c.next_message().await?;
@@ -397,7 +522,10 @@ async fn revoked_messages_read_as_2101_with_a_stored_notification() -> anyhow::R
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_connections_are_closed_after_the_read_deadline() -> anyhow::Result<()> {
-    let config = rill_gateway::Config { read_timeout_secs: 1, ..Default::default() };
+    let config = rill_gateway::Config {
+        read_timeout_secs: 1,
+        ..Default::default()
+    };
     let env = env_with(config).await?;
     let mut c = env.client("u1", 3).await?;
     let started = tokio::time::Instant::now();
@@ -413,12 +541,67 @@ async fn shutdown_closes_sockets_and_removes_presence() -> anyhow::Result<()> {
     let mut c = env.client("u1", 3).await?;
     let keys = env.app.log().keys().clone();
     eventually(WAIT, "presence", || async {
-        Ok(!rill_log::presence::connections(&mut env.app.redis(), &keys, "u1").await?.is_empty())
+        Ok(
+            !rill_log::presence::connections(&mut env.app.redis(), &keys, "u1")
+                .await?
+                .is_empty(),
+        )
     })
     .await?;
     env.shutdown.cancel();
     c.until_closed().await?;
     tokio::time::timeout(WAIT, env.gateway).await???;
-    assert!(rill_log::presence::connections(&mut env.app.redis(), &keys, "u1").await?.is_empty());
+    assert!(
+        rill_log::presence::connections(&mut env.app.redis(), &keys, "u1")
+            .await?
+            .is_empty()
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_on_another_gateway_kicks_through_the_delivery_stream() -> anyhow::Result<()> {
+    let env = env().await?;
+    let mut on_a = env.client("u1", 2).await?;
+    let keys = env.app.log().keys().clone();
+    eventually(WAIT, "presence on A", || async {
+        Ok(
+            !rill_log::presence::connections(&mut env.app.redis(), &keys, "u1")
+                .await?
+                .is_empty(),
+        )
+    })
+    .await?;
+    // A second gateway process on the same Redis.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr_b = listener.local_addr()?;
+    tokio::spawn(rill_gateway::run(
+        env.app.clone(),
+        rill_gateway::Config::default(),
+        listener,
+        env.shutdown.clone(),
+    ));
+    let token = env.token("u1", 2).await?;
+    let url = format!(
+        "ws://{addr_b}/?sendID=u1&token={token}&platformID=2&operationID=op&isBackground=false"
+    );
+    let (mut on_b, _) = tokio_tungstenite::connect_async(url).await?;
+    let seen = on_a.until_closed().await?;
+    assert!(seen.iter().any(|r| r.req_identifier == 2002), "{seen:?}");
+    // The kicked token is dead; the new connection lives on B.
+    let stale = env.app.parse_token(&env.token("u1", 3).await?).await;
+    assert!(stale.is_ok(), "other platforms are untouched");
+    futures_util::SinkExt::send(&mut on_b, Message::Ping(bytes::Bytes::from_static(b"b"))).await?;
+    let mut alive = false;
+    while let Ok(Some(Ok(m))) =
+        tokio::time::timeout(WAIT, futures_util::StreamExt::next(&mut on_b)).await
+    {
+        if matches!(m, Message::Pong(_)) {
+            alive = true;
+            break;
+        }
+    }
+    assert!(alive, "the connection on B stays open");
+    env.shutdown.cancel();
     Ok(())
 }

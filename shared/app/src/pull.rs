@@ -192,7 +192,7 @@ impl App {
                 continue;
             }
             let notification = is_notification_conversation(&r.conversation_id);
-            let seqs: Vec<i64> = if notification || end - begin + 1 <= r.num {
+            let seqs: Vec<i64> = if notification || end - begin < r.num {
                 (begin..=end).collect()
             } else if r.num > 0 {
                 (end - r.num + 1..=end).collect()

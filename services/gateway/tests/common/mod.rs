@@ -41,7 +41,11 @@ groups:
 }
 
 pub fn admin() -> Caller {
-    Caller { user_id: "imAdmin".into(), platform_id: 10, is_admin: true }
+    Caller {
+        user_id: "imAdmin".into(),
+        platform_id: 10,
+        is_admin: true,
+    }
 }
 
 pub async fn env() -> anyhow::Result<Env> {
@@ -68,9 +72,24 @@ pub async fn env_with(config: rill_gateway::Config) -> anyhow::Result<Env> {
     let shutdown = CancellationToken::new();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let ws = listener.local_addr()?;
-    let gateway = tokio::spawn(rill_gateway::run(app.clone(), config, listener, shutdown.clone()));
-    tokio::spawn(rill_push::run(app.clone(), "push-test".into(), shutdown.clone()));
-    Ok(Env { redis, app, ws, shutdown, gateway })
+    let gateway = tokio::spawn(rill_gateway::run(
+        app.clone(),
+        config,
+        listener,
+        shutdown.clone(),
+    ));
+    tokio::spawn(rill_push::run(
+        app.clone(),
+        "push-test".into(),
+        shutdown.clone(),
+    ));
+    Ok(Env {
+        redis,
+        app,
+        ws,
+        shutdown,
+        gateway,
+    })
 }
 
 impl Env {
@@ -99,7 +118,11 @@ impl Env {
             "sendID={user}&token={token}&platformID={platform}&operationID=op&isBackground=false&compression=gzip{extra}"
         );
         let (ws, _) = tokio_tungstenite::connect_async(self.url(&query)).await?;
-        let encoding = if extra.contains("sdkType=js") { Encoding::Json } else { Encoding::Gob };
+        let encoding = if extra.contains("sdkType=js") {
+            Encoding::Json
+        } else {
+            Encoding::Gob
+        };
         let mut c = Client {
             ws,
             user: user.to_string(),
@@ -211,7 +234,9 @@ impl Client {
     }
 
     /// The message of the next 2001 push, with its conversation.
-    pub async fn next_message(&mut self) -> anyhow::Result<(String, rill_wire::pb::sdkws::MsgData)> {
+    pub async fn next_message(
+        &mut self,
+    ) -> anyhow::Result<(String, rill_wire::pb::sdkws::MsgData)> {
         let p = self.next_push(2001).await?;
         let pm = rill_wire::pb::sdkws::PushMessages::decode(p.data.as_slice())?;
         let (conv, pulled) = pm
@@ -220,7 +245,11 @@ impl Client {
             .chain(pm.notification_msgs)
             .next()
             .ok_or_else(|| anyhow::anyhow!("empty push"))?;
-        let msg = pulled.msgs.into_iter().next().ok_or_else(|| anyhow::anyhow!("no message"))?;
+        let msg = pulled
+            .msgs
+            .into_iter()
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("no message"))?;
         Ok((conv, msg))
     }
 
@@ -253,7 +282,12 @@ impl Client {
     }
 }
 
-pub fn text_msg(from: &str, to: &str, client_msg_id: &str, text: &str) -> rill_wire::pb::sdkws::MsgData {
+pub fn text_msg(
+    from: &str,
+    to: &str,
+    client_msg_id: &str,
+    text: &str,
+) -> rill_wire::pb::sdkws::MsgData {
     rill_wire::pb::sdkws::MsgData {
         send_id: from.into(),
         recv_id: to.into(),
@@ -262,7 +296,9 @@ pub fn text_msg(from: &str, to: &str, client_msg_id: &str, text: &str) -> rill_w
         session_type: 1,
         msg_from: 100,
         content_type: 101,
-        content: serde_json::json!({ "content": text }).to_string().into_bytes(),
+        content: serde_json::json!({ "content": text })
+            .to_string()
+            .into_bytes(),
         create_time: rill_core::now_ms(),
         status: 1,
         ..Default::default()
