@@ -98,3 +98,82 @@ async fn a_worker_killed_mid_batch_loses_and_duplicates_nothing() -> anyhow::Res
     second.await??;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_across_the_hot_window_and_mongo_is_gap_free() -> anyhow::Result<()> {
+    use rill_wire::pb::sdkws::{PullMessageBySeqsReq, SeqRange};
+    let mongo = MongoServer::shared().await?;
+    let env = env_with(&mongo.uri(), topology_with_hot_window(100)?).await?;
+    let convs = burst(&env.log, 1, 600).await?;
+    let conv = &convs[0];
+    // The stream kept only its newest entries: the oldest seqs exist only in Mongo.
+    let hot_min = env.log.hot_min_seq(conv).await?.unwrap_or(0);
+    assert!(
+        hot_min > 1 && hot_min < 600,
+        "hot window starts at {hot_min}"
+    );
+
+    let shutdown = CancellationToken::new();
+    let worker = tokio::spawn(rill_history::run_with(
+        env.app.clone(),
+        "h".into(),
+        shutdown.clone(),
+        options(256)?,
+    ));
+    wait_for(Duration::from_secs(60), "600 stored", || async {
+        Ok(stored(&env.db).await? >= 600)
+    })
+    .await?;
+
+    let (_, a, _) = pair(0);
+    let caller = rill_app::Caller {
+        user_id: a.clone(),
+        platform_id: 2,
+        is_admin: false,
+    };
+    let pull = |begin, end| PullMessageBySeqsReq {
+        user_id: a.clone(),
+        seq_ranges: vec![SeqRange {
+            conversation_id: conv.clone(),
+            begin,
+            end,
+            num: 1000,
+        }],
+        order: 0,
+    };
+    let resp = env.app.pull_by_ranges(&caller, pull(1, 600)).await?;
+    let msgs = &resp.msgs[conv].msgs;
+    let seqs: Vec<i64> = msgs.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, (1..=600).collect::<Vec<_>>());
+    for m in msgs {
+        assert_eq!(m.status, 2, "seq {} is a placeholder", m.seq);
+        assert_eq!(
+            m.content,
+            format!("{{\"content\":\"hello {}\"}}", m.seq - 1).into_bytes()
+        );
+    }
+    assert!(resp.msgs[conv].is_end);
+
+    // The same range straight from the store, below the hot window, is ascending and complete.
+    let old = rill_store::messages::range(&env.db, conv, 1, hot_min - 1).await?;
+    assert_eq!(
+        old.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (1..hot_min).collect::<Vec<_>>()
+    );
+
+    // A seq lost from Mongo below the hot window comes back as a status-4 placeholder.
+    rill_store::messages::collection(&env.db)
+        .delete_one(bson::doc! { "conversation_id": conv.as_str(), "seq": 5i64 })
+        .await?;
+    let resp = env.app.pull_by_ranges(&caller, pull(4, 6)).await?;
+    let got: Vec<(i64, i32)> = resp.msgs[conv]
+        .msgs
+        .iter()
+        .map(|m| (m.seq, m.status))
+        .collect();
+    assert_eq!(got, vec![(4, 2), (5, 4), (6, 2)]);
+
+    shutdown.cancel();
+    worker.await??;
+    Ok(())
+}

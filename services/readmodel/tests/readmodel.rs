@@ -77,7 +77,18 @@ async fn unread_is_max_minus_has_read_after_a_burst_and_zero_after_marking() -> 
     // Marking read: unread drops to 0 and stays there when the projection re-applies.
     for (i, conv) in convs.iter().enumerate() {
         let (_, _, b) = pair(i);
-        conversations::raise_has_read_seq(&env.db, &b, conv, 40).await?;
+        let caller = rill_app::Caller {
+            user_id: b.clone(),
+            platform_id: 2,
+            is_admin: false,
+        };
+        let req = rill_wire::pb::msg::MarkConversationAsReadReq {
+            conversation_id: conv.clone(),
+            user_id: b.clone(),
+            has_read_seq: 40,
+            seqs: vec![],
+        };
+        env.app.mark_conversation_as_read(&caller, req).await?;
     }
     rill_log::set_group_position(
         &env.log,

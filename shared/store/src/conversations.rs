@@ -334,16 +334,66 @@ pub async fn raise_has_read_seq(
     .await
 }
 
-/// Sets OpenIM Conversation fields (snake_case names, e.g. `is_pinned`) on the owner's row,
-/// creating it when missing. Answers `None` when nothing changed, otherwise whether the row
-/// was created (`Insert`) or changed (`Update`); the caller records that with
-/// [`record_changes`].
+/// Conversation settings to change; `None` leaves a field alone (OpenIM's wrapper fields).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub recv_msg_opt: Option<i32>,
+    pub is_pinned: Option<bool>,
+    pub attached_info: Option<String>,
+    pub is_private_chat: Option<bool>,
+    pub ex: Option<String>,
+    pub burn_duration: Option<i32>,
+    pub min_seq: Option<i64>,
+    pub max_seq: Option<i64>,
+    pub group_at_type: Option<i32>,
+    pub msg_destruct_time: Option<i64>,
+    pub is_msg_destruct: Option<bool>,
+    pub latest_msg_destruct_time: Option<i64>,
+}
+
+impl Patch {
+    /// The `$set` document of the fields present.
+    pub fn to_document(&self) -> Document {
+        let mut d = Document::new();
+        macro_rules! put {
+            ($($f:ident),*) => {$(
+                if let Some(v) = &self.$f {
+                    d.insert(stringify!($f), v.clone());
+                }
+            )*};
+        }
+        put!(
+            recv_msg_opt,
+            is_pinned,
+            attached_info,
+            is_private_chat,
+            ex,
+            burn_duration,
+            min_seq,
+            max_seq,
+            group_at_type,
+            msg_destruct_time,
+            is_msg_destruct,
+            latest_msg_destruct_time
+        );
+        d
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.to_document().is_empty()
+    }
+}
+
+/// Sets OpenIM Conversation fields on the owner's row, creating it when missing. Answers
+/// `None` when nothing changed, otherwise whether the row was created (`Insert`) or changed
+/// (`Update`); the caller records that with [`record_changes`].
 pub async fn set_fields(
     db: &Database,
     owner: &str,
     conversation_id: &str,
-    fields: &Document,
+    patch: &Patch,
 ) -> Result<Option<ChangeKind>, StoreError> {
+    let fields = patch.to_document();
     if fields.is_empty() {
         return Ok(None);
     }
@@ -354,8 +404,7 @@ pub async fn set_fields(
             return Ok(None);
         }
     }
-    let needs_insert_log =
-        upsert(db, owner, conversation_id, doc! { "$set": fields.clone() }).await?;
+    let needs_insert_log = upsert(db, owner, conversation_id, doc! { "$set": fields }).await?;
     Ok(Some(if existing.is_none() || needs_insert_log {
         ChangeKind::Insert
     } else {

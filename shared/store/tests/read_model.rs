@@ -1,8 +1,7 @@
 //! Store functions of the history and read-model projections against a real Mongo-wire server.
 
-use bson::doc;
 use rill_core::Message;
-use rill_store::conversations::{self, MessageEffect};
+use rill_store::conversations::{self, MessageEffect, Patch};
 use rill_store::messages;
 use rill_store::versions::{ChangeKind, VersionLog};
 use rill_testkit::{MongoServer, unique_name};
@@ -161,7 +160,11 @@ async fn settings_changes_are_versioned() -> anyhow::Result<()> {
     let h0 = log.head("u").await?;
     assert_eq!(h0.version, 1);
 
-    let pin = doc! { "is_pinned": true, "recv_msg_opt": 2 };
+    let pin = Patch {
+        is_pinned: Some(true),
+        recv_msg_opt: Some(2),
+        ..Default::default()
+    };
     let kind = conversations::set_fields(&db, "u", "sg_g1", &pin).await?;
     assert_eq!(kind, Some(ChangeKind::Insert));
     conversations::record_changes(&db, "u", &[("sg_g1".into(), ChangeKind::Insert)]).await?;
@@ -170,10 +173,28 @@ async fn settings_changes_are_versioned() -> anyhow::Result<()> {
         conversations::set_fields(&db, "u", "sg_g1", &pin).await?,
         None
     );
-    let kind = conversations::set_fields(&db, "u", "sg_g1", &doc! { "is_pinned": false }).await?;
+    let kind = conversations::set_fields(
+        &db,
+        "u",
+        "sg_g1",
+        &Patch {
+            is_pinned: Some(false),
+            ..Default::default()
+        },
+    )
+    .await?;
     assert_eq!(kind, Some(ChangeKind::Update));
     conversations::record_changes(&db, "u", &[("sg_g1".into(), ChangeKind::Update)]).await?;
-    conversations::set_fields(&db, "u", "si_u_v", &doc! { "ex": "x" }).await?;
+    conversations::set_fields(
+        &db,
+        "u",
+        "si_u_v",
+        &Patch {
+            ex: Some("x".into()),
+            ..Default::default()
+        },
+    )
+    .await?;
     conversations::record_changes(&db, "u", &[("si_u_v".into(), ChangeKind::Insert)]).await?;
 
     let row = conversations::get(&db, "u", "sg_g1").await?.expect("row");

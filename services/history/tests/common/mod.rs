@@ -14,23 +14,34 @@ pub struct Env {
 }
 
 pub fn topology() -> anyhow::Result<Topology> {
-    let yaml = r#"
+    topology_with_hot_window(100_000)
+}
+
+pub fn topology_with_hot_window(hot_window: u64) -> anyhow::Result<Topology> {
+    let yaml = format!(
+        r#"
 partitions: 4
 key_prefix: rill
-hot_window: 100000
+hot_window: {hot_window}
 log_retention: 7d
 dedup_window: 1h
 groups:
-  history: { batch_size: 256, block: 100ms, claim_idle: 1s, max_deliveries: 5 }
-  readmodel: { batch_size: 256, block: 100ms, claim_idle: 1s, max_deliveries: 5 }
-"#;
-    Ok(Topology::from_yaml_str(yaml)?.with_prefix(unique_name("h")))
+  history: {{ batch_size: 256, block: 100ms, claim_idle: 1s, max_deliveries: 5 }}
+  readmodel: {{ batch_size: 256, block: 100ms, claim_idle: 1s, max_deliveries: 5 }}
+"#
+    );
+    Ok(Topology::from_yaml_str(&yaml)?.with_prefix(unique_name("h")))
 }
 
 /// A private Redis, the log on it, and a fresh database on the Mongo-wire server at `uri`.
 pub async fn env(mongo_uri: &str) -> anyhow::Result<Env> {
+    env_with(mongo_uri, topology()?).await
+}
+
+/// [`env`] with a topology of the test's own.
+pub async fn env_with(mongo_uri: &str, topology: Topology) -> anyhow::Result<Env> {
     let redis = RedisServer::start().await?;
-    let log = Log::connect(redis.client(), topology()?).await?;
+    let log = Log::connect(redis.client(), topology).await?;
     let store = rill_store::Store::connect(mongo_uri, &unique_name("hist")).await?;
     store.ensure_indexes().await?;
     let db = store.database().clone();
