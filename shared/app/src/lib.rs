@@ -3,8 +3,10 @@
 //! methods in its own file; the services call only these, never Redis or Mongo directly.
 
 pub mod config;
+pub mod conversations;
 pub mod error;
 pub mod pull;
+pub mod read;
 pub mod revoke;
 pub mod send;
 pub mod seqs;
