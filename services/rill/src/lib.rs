@@ -1,6 +1,7 @@
 //! The `rill` binary as a library: settings, the in-process starter used by `rill serve` and by
 //! the end-to-end tests, the operator CLI and the load tool.
 
+pub mod bench;
 pub mod serve;
 pub mod settings;
 

@@ -25,6 +25,8 @@ enum Command {
         #[arg(value_enum)]
         services: Vec<Service>,
     },
+    /// Load generator: send, fanout, connections, ceiling, suite.
+    Bench(rill::bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -37,6 +39,7 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Serve { services } => serve(settings, services).await,
+            Command::Bench(args) => rill::bench::run(args).await,
         }
     })
 }
