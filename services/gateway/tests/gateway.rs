@@ -605,3 +605,41 @@ async fn a_login_on_another_gateway_kicks_through_the_delivery_stream() -> anyho
     env.shutdown.cancel();
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_send_msg_is_admin_only_and_reaches_the_receiver() -> anyhow::Result<()> {
+    let env = env().await?;
+    let mut receiver = env.client("u2", 3).await?;
+    let body = serde_json::json!({
+        "sendID": "u1", "recvID": "u2", "senderPlatformID": 3,
+        "content": {"content": "hello!!"}, "contentType": 101, "sessionType": 1
+    });
+    let req: rill_app::send::ApiSendMsg = serde_json::from_value(body.clone())?;
+    let user = rill_app::Caller {
+        user_id: "u1".into(),
+        platform_id: 3,
+        is_admin: false,
+    };
+    let denied = env.app.send_msg_http(&user, req.clone()).await;
+    assert_eq!(denied.err().map(|e| e.code().code()), Some(1002));
+    let mut bad = req.clone();
+    bad.content_type = 109;
+    let e = env.app.send_msg_http(&admin(), bad).await;
+    assert_eq!(e.err().map(|e| e.code().code()), Some(1001));
+
+    let ack = env.app.send_msg_http(&admin(), req).await?;
+    assert_eq!(ack.client_msg_id.len(), 32, "generated");
+    let (conv, msg) = receiver.next_message().await?;
+    assert_eq!((conv.as_str(), msg.seq, msg.msg_from), ("si_u1_u2", 1, 200));
+    assert_eq!(msg.client_msg_id, ack.client_msg_id);
+    let content: serde_json::Value = serde_json::from_slice(&msg.content)?;
+    assert_eq!(content["content"], "hello!!");
+
+    // An unknown receiver is refused.
+    let mut nobody: rill_app::send::ApiSendMsg = serde_json::from_value(body)?;
+    nobody.recv_id = "ghost".into();
+    let e = env.app.send_msg_http(&admin(), nobody).await;
+    assert_eq!(e.err().map(|e| e.code().code()), Some(1004));
+    env.shutdown.cancel();
+    Ok(())
+}

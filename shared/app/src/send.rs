@@ -641,6 +641,40 @@ mod tests {
         assert!(!m.client_msg_id.is_empty());
     }
 
+    fn obj(v: serde_json::Value) -> JsonMap {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn http_content_is_checked_per_content_type() {
+        use serde_json::json;
+        assert!(validate_content(101, &obj(json!({"content": "hi"}))).is_ok());
+        assert!(validate_content(101, &obj(json!({"content": ""}))).is_err());
+        assert!(validate_content(101, &obj(json!({}))).is_err());
+        assert!(validate_content(103, &obj(json!({"sourceUrl": "u", "duration": 0}))).is_err());
+        assert!(validate_content(103, &obj(json!({"sourceUrl": "u", "duration": "3"}))).is_ok());
+        assert!(
+            validate_content(
+                105,
+                &obj(json!({"sourceUrl": "u", "fileName": "f", "fileSize": 1}))
+            )
+            .is_ok()
+        );
+        assert!(validate_content(110, &obj(json!({"data": "d"}))).is_ok());
+        let at = validate_content(106, &obj(json!({"text": "@u2", "atUserList": ["u2"]})));
+        assert_eq!(at.ok(), Some(vec!["u2".to_string()]));
+        let e = validate_content(109, &obj(json!({"longitude": 1, "latitude": 2})));
+        assert_eq!(e.err().map(|e| e.code()), Some(ErrCode::Args));
+        assert!(validate_content(1400, &obj(json!({"notificationName": "n", "notificationType": 1, "text": "t", "mixType": 9}))).is_err());
+        assert!(
+            validate_content(
+                1400,
+                &obj(json!({"notificationName": "n", "notificationType": 1, "text": "t"}))
+            )
+            .is_ok()
+        );
+    }
+
     #[test]
     fn text_keeps_client_options() {
         let mut m = msg(1, content::TEXT);
