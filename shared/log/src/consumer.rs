@@ -45,6 +45,17 @@ pub trait Handler: Send + Sync + 'static {
     fn handle(&self, batch: &[LogEntry]) -> impl Future<Output = BatchOutcome> + Send;
 }
 
+/// A consumer name unique per process and stable for its lifetime: `<service>-<host>-<pid>`.
+pub fn default_consumer_name(service: &str) -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".to_string());
+    format!("{service}-{host}-{}", std::process::id())
+}
+
 /// Choices beyond streams.yaml.
 #[derive(Debug, Clone, Default)]
 pub struct ConsumerOptions {

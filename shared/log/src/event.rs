@@ -39,6 +39,12 @@ impl Envelope {
         }
     }
 
+    /// The same envelope carrying `trace` (the sender's W3C trace context).
+    pub fn with_trace(mut self, trace: TraceContext) -> Self {
+        self.trace = trace;
+        self
+    }
+
     pub fn encode(&self) -> Result<Vec<u8>, crate::LogError> {
         rmp_serde::to_vec_named(self).map_err(|e| crate::LogError::Encode(e.to_string()))
     }

@@ -18,7 +18,8 @@ mod worker;
 
 pub use config::Topology;
 pub use consumer::{
-    BatchOutcome, ConsumerOptions, Handler, LogEntry, run_consumer, run_consumer_with,
+    BatchOutcome, ConsumerOptions, Handler, LogEntry, default_consumer_name, run_consumer,
+    run_consumer_with,
 };
 pub use error::LogError;
 pub use event::{Envelope, Event, TraceContext};

@@ -9,10 +9,12 @@ use crate::config::GroupConfig;
 use crate::consumer::{Handler, LogEntry};
 use crate::log::decode_field;
 use crate::{Log, LogError};
+use futures_util::FutureExt;
 use redis::aio::MultiplexedConnection;
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamPendingCountReply, StreamReadReply};
 use redis::{AsyncConnectionConfig, Value};
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -21,6 +23,8 @@ const METRICS_EVERY: Duration = Duration::from_secs(5);
 /// XAUTOCLAIM rounds per partition per pass, so reclaiming cannot starve new entries.
 const CLAIM_ROUNDS: usize = 8;
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Consumers idle this long with nothing pending are removed from the group.
+const PRUNE_IDLE_MS: u64 = 24 * 3600 * 1000;
 
 /// An entry as read, before decoding.
 struct Raw {
@@ -94,6 +98,7 @@ impl<'a, H: Handler> Worker<'a, H> {
             let step = async {
                 if !groups_ready {
                     self.log.create_group(self.group).await?;
+                    self.prune_consumers().await;
                     groups_ready = true;
                 }
                 self.step(&shutdown).await
@@ -305,10 +310,28 @@ impl<'a, H: Handler> Worker<'a, H> {
             }
         }
         if !batch.is_empty() {
-            let outcome = self.handler.handle(&batch).await;
-            for (bi, reason) in outcome.failed {
-                if let Some(&i) = origin.get(bi) {
-                    failed[i] = Some(reason);
+            // A panicking handler fails the batch instead of killing the worker, so an entry
+            // that makes it panic ends as a dead letter rather than crash-looping the service.
+            let handled = AssertUnwindSafe(self.handler.handle(&batch))
+                .catch_unwind()
+                .await;
+            match handled {
+                Ok(outcome) => {
+                    for (bi, reason) in outcome.failed {
+                        if let Some(&i) = origin.get(bi) {
+                            failed[i] = Some(reason);
+                        }
+                    }
+                }
+                Err(_) => {
+                    tracing::error!(
+                        group = self.group,
+                        entries = batch.len(),
+                        "handler panicked; batch failed"
+                    );
+                    for &i in &origin {
+                        failed[i] = Some("handler panicked".into());
+                    }
                 }
             }
         }
@@ -390,6 +413,33 @@ impl<'a, H: Handler> Worker<'a, H> {
             metrics::counter!("rill_consumer_dead_letters_total", &self.labels[slot]).increment(1);
         }
         Ok(())
+    }
+
+    /// Removes consumers of this group that hold nothing and were idle for a day (processes
+    /// that came and went under per-process names), so XINFO stays readable. Best effort.
+    async fn prune_consumers(&self) {
+        let mut conn = self.log_conn();
+        for key in &self.keys {
+            let consumers: Result<redis::streams::StreamInfoConsumersReply, _> =
+                redis::cmd("XINFO")
+                    .arg("CONSUMERS")
+                    .arg(key)
+                    .arg(self.group)
+                    .query_async(&mut conn)
+                    .await;
+            let Ok(consumers) = consumers else { continue };
+            for c in consumers.consumers {
+                if c.pending == 0 && c.idle as u64 > PRUNE_IDLE_MS && c.name != self.consumer {
+                    let _: Result<i64, _> = redis::cmd("XGROUP")
+                        .arg("DELCONSUMER")
+                        .arg(key)
+                        .arg(self.group)
+                        .arg(&c.name)
+                        .query_async(&mut conn)
+                        .await;
+                }
+            }
+        }
     }
 
     /// Lag and pending of this group on the owned partitions (XINFO GROUPS). Best effort.

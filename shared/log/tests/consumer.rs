@@ -367,3 +367,56 @@ async fn replay_redelivers_from_a_position_and_partition_subsets_work() {
     .await;
     assert!(unknown.unwrap_err().to_string().contains("groups.nope"));
 }
+
+/// Panics on entries whose text is "boom".
+#[derive(Clone, Default)]
+struct Panicky(Arc<Mutex<Vec<String>>>);
+
+impl Handler for Panicky {
+    async fn handle(&self, batch: &[LogEntry]) -> BatchOutcome {
+        for e in batch {
+            if text_of(&e.envelope) == "boom" {
+                panic!("handler bug");
+            }
+        }
+        self.0
+            .lock()
+            .unwrap()
+            .extend(batch.iter().map(|e| text_of(&e.envelope)));
+        BatchOutcome::all_ok()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panicking_handler_fails_the_batch_not_the_worker() {
+    let redis = RedisServer::start().await.unwrap();
+    let log = log_on(&redis, topology(1)).await;
+    for text in ["a", "b", "boom", "c", "d"] {
+        log.append("sg_p", "", &message("sg_p", "", text))
+            .await
+            .unwrap();
+    }
+    let handler = Panicky::default();
+    let stop = CancellationToken::new();
+    let mut options = fast(2);
+    if let Some(c) = options.config.as_mut() {
+        c.batch_size = 1;
+        c.claim_idle = Duration::from_millis(100);
+    }
+    let task = {
+        let (log, h, stop) = (log.clone(), handler.clone(), stop.clone());
+        tokio::spawn(async move { run_consumer_with(&log, GROUP, "p", h, stop, options).await })
+    };
+    wait_for("one dead letter and nothing pending", async || {
+        let dead: usize = log
+            .conn()
+            .xlen(log.keys().dead_letters(0, GROUP))
+            .await
+            .unwrap();
+        dead == 1 && pending(&log, GROUP).await == 0
+    })
+    .await;
+    stop.cancel();
+    task.await.unwrap().unwrap();
+    assert_eq!(*handler.0.lock().unwrap(), ["a", "b", "c", "d"]);
+}
