@@ -15,7 +15,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupConfig {
-    /// Entries read per XREADGROUP (over all partitions a worker owns).
+    /// At most this many entries per handler call; also the XREADGROUP COUNT (which Redis
+    /// applies per partition).
     pub batch_size: usize,
     /// XREADGROUP BLOCK time; also bounds how long a graceful shutdown waits for a read.
     #[serde(with = "humantime_serde")]
