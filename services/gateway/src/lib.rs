@@ -26,6 +26,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use axum::serve::ListenerExt;
 use handshake::{ConnParams, Refusal};
 use hub::Hub;
 use rill_core::ErrCode;
@@ -163,6 +164,12 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), Error> {
     let gw = Gateway::start(app, config, shutdown.clone()).await?;
+    // Small frames both ways (acks, pushes): Nagle + delayed ACK would add ~40 ms to replies.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "setting TCP_NODELAY failed");
+        }
+    });
     let served = axum::serve(listener, gw.router())
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await;

@@ -185,8 +185,8 @@ impl App {
         if msg.recv_id.is_empty() {
             return Err(AppError::args("recvID is empty"));
         }
-        let db = self.store().database();
-        let receiver = rill_store::users::get(db, &msg.recv_id)
+        let global = self
+            .receiver_global_opt(&msg.recv_id)
             .await?
             .ok_or_else(|| {
                 AppError::coded(
@@ -198,7 +198,7 @@ impl App {
             return Ok(());
         }
         // Friendship and blacklist rules (1302/1303) slot in here once friends exist.
-        match receiver.global_recv_msg_opt {
+        match global {
             recv_opt::NOT_RECEIVE => return Err(AppError::args("message is not sent")),
             recv_opt::RECEIVE_NOT_NOTIFY => {
                 set_option(msg, options::OFFLINE_PUSH, false);
@@ -207,8 +207,10 @@ impl App {
             _ => {}
         }
         let conversation_id = rill_core::conversation::single(&msg.send_id, &msg.recv_id);
-        let row = rill_store::conversations::get(db, &msg.recv_id, &conversation_id).await?;
-        match row.map(|r| r.recv_msg_opt) {
+        match self
+            .conversation_opt(&msg.recv_id, &conversation_id)
+            .await?
+        {
             Some(recv_opt::NOT_RECEIVE) if msg.content_type != content::HAS_READ_RECEIPT => {
                 Err(AppError::args("message is not sent"))
             }
@@ -218,6 +220,38 @@ impl App {
             }
             _ => Ok(()),
         }
+    }
+
+    /// The receiver's global recvMsgOpt, `None` when the user does not exist (not cached, so
+    /// a user registered a moment ago is found).
+    async fn receiver_global_opt(&self, user_id: &str) -> Result<Option<i32>, AppError> {
+        let key = cache::key(self, "u", user_id);
+        if let Some(Some(opt)) = cache::get(&key) {
+            return Ok(Some(opt));
+        }
+        let user = rill_store::users::get(self.store().database(), user_id).await?;
+        let opt = user.map(|u| u.global_recv_msg_opt);
+        if opt.is_some() {
+            cache::put(key, opt);
+        }
+        Ok(opt)
+    }
+
+    /// The owner's recvMsgOpt for a conversation (`None`: no row yet, i.e. receive).
+    async fn conversation_opt(
+        &self,
+        owner: &str,
+        conversation_id: &str,
+    ) -> Result<Option<i32>, AppError> {
+        let key = cache::key(self, "c", &format!("{owner}\u{0}{conversation_id}"));
+        if let Some(v) = cache::get(&key) {
+            return Ok(v);
+        }
+        let row =
+            rill_store::conversations::get(self.store().database(), owner, conversation_id).await?;
+        let opt = row.map(|r| r.recv_msg_opt);
+        cache::put(key, opt);
+        Ok(opt)
     }
 
     /// Group rules (existence, dismissal, membership, mutes). Groups are not implemented yet,
@@ -583,6 +617,47 @@ impl App {
             ..Default::default()
         };
         self.send_message(caller, msg).await
+    }
+}
+
+/// A short-lived process cache of the receive options a send checks, so the hot path does
+/// not read Mongo twice per message. Entries live [`cache::TTL`]: a changed recvMsgOpt takes
+/// effect within that time (there is no change notification to invalidate on yet). Keys carry
+/// the database name, so Apps on different databases in one process never share entries.
+mod cache {
+    use std::num::NonZeroUsize;
+    use std::sync::{Mutex, OnceLock};
+    use std::time::{Duration, Instant};
+
+    pub const TTL: Duration = Duration::from_secs(2);
+    const CAPACITY: usize = 100_000;
+
+    type Map = lru::LruCache<String, (Option<i32>, Instant)>;
+
+    fn map() -> &'static Mutex<Map> {
+        static MAP: OnceLock<Mutex<Map>> = OnceLock::new();
+        MAP.get_or_init(|| {
+            Mutex::new(lru::LruCache::new(
+                NonZeroUsize::new(CAPACITY).unwrap_or(NonZeroUsize::MIN),
+            ))
+        })
+    }
+
+    pub fn key(app: &crate::App, kind: &str, id: &str) -> String {
+        format!("{}\u{0}{kind}\u{0}{id}", app.store().database().name())
+    }
+
+    pub fn get(key: &str) -> Option<Option<i32>> {
+        let mut m = map().lock().unwrap_or_else(|e| e.into_inner());
+        match m.get(key) {
+            Some((v, at)) if at.elapsed() < TTL => Some(*v),
+            _ => None,
+        }
+    }
+
+    pub fn put(key: String, value: Option<i32>) {
+        let mut m = map().lock().unwrap_or_else(|e| e.into_inner());
+        m.put(key, (value, Instant::now()));
     }
 }
 
