@@ -2,14 +2,19 @@
 //! tokens, users, send, pull, seqs, read marks, conversations. Each module adds `impl App`
 //! methods in its own file; the services call only these, never Redis or Mongo directly.
 
+pub mod auth;
 pub mod config;
 pub mod conversations;
 pub mod error;
+pub mod friends;
+pub mod groups;
 pub mod pull;
 pub mod read;
 pub mod revoke;
 pub mod send;
 pub mod seqs;
+pub mod tokens;
+pub mod users;
 
 pub use config::AppConfig;
 pub use error::AppError;
