@@ -20,6 +20,15 @@ pub fn router() -> Router<crate::ApiState> {
             post(get_conversations_has_read_and_max_seq),
         )
         .route("/msg/revoke_msg", post(revoke_msg))
+        .route("/msg/mark_msgs_as_read", post(mark_msgs_as_read))
+        .route(
+            "/msg/mark_conversation_as_read",
+            post(mark_conversation_as_read),
+        )
+        .route(
+            "/msg/set_conversation_has_read_seq",
+            post(set_conversation_has_read_seq),
+        )
         .route("/msg/get_server_time", post(get_server_time))
 }
 
@@ -77,6 +86,33 @@ async fn revoke_msg(
     ApiJson(req): ApiJson<pb::RevokeMsgReq>,
 ) -> ApiResult {
     app.revoke_message(&caller, req).await?;
+    ok(())
+}
+
+async fn mark_msgs_as_read(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    ApiJson(req): ApiJson<pb::MarkMsgsAsReadReq>,
+) -> ApiResult {
+    app.mark_msgs_as_read(&caller, req).await?;
+    ok(())
+}
+
+async fn mark_conversation_as_read(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    ApiJson(req): ApiJson<pb::MarkConversationAsReadReq>,
+) -> ApiResult {
+    app.mark_conversation_as_read(&caller, req).await?;
+    ok(())
+}
+
+async fn set_conversation_has_read_seq(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    ApiJson(req): ApiJson<pb::SetConversationHasReadSeqReq>,
+) -> ApiResult {
+    app.set_conversation_has_read_seq(&caller, req).await?;
     ok(())
 }
 
