@@ -31,6 +31,17 @@ function safe(v) {
   try { return JSON.parse(JSON.stringify(v ?? null)); } catch { return String(v); }
 }
 
+// Every HTTP exchange of the SDK goes to the log too (it names neither path nor body on errors).
+const realFetch = globalThis.fetch;
+globalThis.fetch = async (url, init = {}) => {
+  const body = typeof init.body === 'string' ? init.body : init.body ? `<${init.body.byteLength ?? '?'} bytes>` : '';
+  let r;
+  try { r = await realFetch(url, init); } catch (e) { console.error(`HTTP ${url} ${body} -> network error ${e}`); throw e; }
+  const text = await r.clone().text().catch(() => '<unreadable>');
+  console.error(`HTTP ${url} ${body.slice(0, 800)} -> ${r.status} ${text.slice(0, 800)}`);
+  return r;
+};
+
 const require = createRequire(path.join(cfg.js_dir, 'package.json'));
 const { getSDK, CbEvents } = require('@openim/client-sdk');
 const sdk = getSDK();
