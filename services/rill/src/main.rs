@@ -27,6 +27,8 @@ enum Command {
     },
     /// Load generator: send, fanout, connections, ceiling, suite.
     Bench(rill::bench::BenchArgs),
+    #[command(flatten)]
+    Ops(rill::ops::OpsCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -37,11 +39,29 @@ fn main() -> anyhow::Result<()> {
         .build()
         .context("starting the tokio runtime")?;
     runtime.block_on(async move {
+        // Telemetry is set up inside the runtime: the OTLP exporter's channel needs it.
+        let _telemetry = init_telemetry(&settings)?;
         match cli.command {
             Command::Serve { services } => serve(settings, services).await,
             Command::Bench(args) => rill::bench::run(args).await,
+            Command::Ops(cmd) => rill::ops::run(cmd, &settings).await,
         }
     })
+}
+
+fn init_telemetry(settings: &Settings) -> anyhow::Result<rill_telemetry::TelemetryGuard> {
+    let format = match settings.log_format {
+        rill::settings::LogFormat::Pretty => rill_telemetry::Format::Pretty,
+        rill::settings::LogFormat::Json => rill_telemetry::Format::Json,
+    };
+    let mut config = rill_telemetry::TelemetryConfig::new("rill", format);
+    // The binary is the one place that reads the process environment for telemetry.
+    config.filter = std::env::var("RUST_LOG").ok();
+    config.otlp_endpoint = settings
+        .otlp_endpoint
+        .clone()
+        .or_else(|| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok());
+    rill_telemetry::init(config).context("setting up telemetry")
 }
 
 async fn serve(settings: Settings, services: Vec<Service>) -> anyhow::Result<()> {

@@ -106,7 +106,7 @@ impl Running {
 /// Connects to Redis and Mongo, builds the shared `App`, binds listeners and spawns the
 /// requested services. Returns once everything is listening.
 pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
-    let client = redis::Client::open(opts.redis_url.as_str()).context("redis url")?;
+    let client = rill_log::redis_client(&opts.redis_url).context("redis url")?;
     let log = Log::connect(client, opts.topology.clone())
         .await
         .context("connecting the log (redis)")?;
