@@ -219,10 +219,10 @@ impl Client {
 
     /// The next server push with `id` (2001, 2002, ...).
     pub async fn next_push(&mut self, id: i32) -> anyhow::Result<WsResp> {
-        if let Some(i) = self.pushes.iter().position(|p| p.req_identifier == id) {
-            if let Some(p) = self.pushes.remove(i) {
-                return Ok(p);
-            }
+        if let Some(i) = self.pushes.iter().position(|p| p.req_identifier == id)
+            && let Some(p) = self.pushes.remove(i)
+        {
+            return Ok(p);
         }
         loop {
             let r = self.next_resp().await?;
