@@ -528,3 +528,91 @@ async fn the_user_cache_follows_registration_and_updates() {
     assert_eq!(many.len(), 2);
     assert_eq!(many[ADMIN].app_manger_level, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_status_comes_from_presence_and_subscriptions_are_empty() {
+    let h = Harness::start().await;
+    let u1 = h.user("u1").await;
+    let keys = h.app.log().keys().clone();
+    let mut conn = h.redis.conn().await.unwrap();
+    rill_log::presence::heartbeat(&mut conn, &keys, "g1")
+        .await
+        .unwrap();
+    for (conn_id, platform) in [("g1-a", 5), ("g1-b", 2), ("g1-c", 5)] {
+        let p = rill_log::presence::Presence {
+            gateway_id: "g1".into(),
+            conn_id: conn_id.into(),
+            platform_id: platform,
+            token: "t".into(),
+            background: false,
+        };
+        rill_log::presence::register(&mut conn, &keys, "u1", &p)
+            .await
+            .unwrap();
+    }
+    let data = h
+        .post(
+            "/user/get_users_status",
+            Some(&u1),
+            json!({"userID": "u1", "userIDs": ["u1", "u2"]}),
+        )
+        .await
+        .expect(0);
+    assert_eq!(
+        data,
+        json!({"statusList": [
+            {"userID": "u1", "status": 1, "platformIDs": [2, 5]},
+            {"userID": "u2", "status": 0, "platformIDs": []}
+        ]})
+    );
+    h.post("/user/get_users_status", Some(&u1), json!({"userIDs": []}))
+        .await
+        .expect(1001);
+
+    let data = h
+        .post(
+            "/user/subscribe_users_status",
+            Some(&u1),
+            json!({"userID": "u1", "userIDs": ["u2"], "genre": 1}),
+        )
+        .await
+        .expect(0);
+    assert_eq!(data, json!({"statusList": []}));
+    h.post(
+        "/user/subscribe_users_status",
+        Some(&u1),
+        json!({"userID": "u1", "userIDs": ["u2"], "genre": 3}),
+    )
+    .await
+    .expect(1001);
+    h.post(
+        "/user/subscribe_users_status",
+        Some(&u1),
+        json!({"userID": "u2", "userIDs": ["u1"], "genre": 1}),
+    )
+    .await
+    .expect(1002);
+    let data = h
+        .post(
+            "/user/get_subscribe_users_status",
+            Some(&u1),
+            json!({"userID": "u1"}),
+        )
+        .await
+        .expect(0);
+    assert_eq!(data, json!({"statusList": []}));
+    h.post(
+        "/user/get_subscribe_users_status",
+        Some(&u1),
+        json!({"userID": "u2"}),
+    )
+    .await
+    .expect(1002);
+    h.post(
+        "/user/get_subscribe_users_status",
+        Some(&u1),
+        json!({"userID": ""}),
+    )
+    .await
+    .expect(1001);
+}

@@ -443,6 +443,68 @@ impl App {
             .collect())
     }
 
+    /// `/user/get_users_status` (any user): per user, 1 with the platforms of its live
+    /// connections, or 0.
+    pub async fn get_users_status(
+        &self,
+        req: pb::GetUserStatusReq,
+    ) -> Result<pb::GetUserStatusResp, AppError> {
+        if req.user_i_ds.is_empty() {
+            return Err(AppError::args("UserIDs is empty"));
+        }
+        let mut conn = self.redis();
+        let keys = self.log().keys();
+        let per_user =
+            rill_log::presence::connections_many(&mut conn, keys, &req.user_i_ds).await?;
+        let status_list = req
+            .user_i_ds
+            .into_iter()
+            .zip(per_user)
+            .map(|(user_id, conns)| {
+                let mut platforms: Vec<i32> = conns.iter().map(|p| p.platform_id).collect();
+                platforms.sort_unstable();
+                platforms.dedup();
+                pb::OnlineStatus {
+                    user_id,
+                    status: i32::from(!platforms.is_empty()),
+                    platform_i_ds: platforms,
+                }
+            })
+            .collect();
+        Ok(pb::GetUserStatusResp { status_list })
+    }
+
+    /// `/user/subscribe_users_status` (self or admin; genre 1 subscribe, 2 cancel). OpenIM 3.8
+    /// answers with an empty list and pushes nothing here either; status changes reach
+    /// clients through `get_users_status`.
+    pub async fn subscribe_users_status(
+        &self,
+        caller: &Caller,
+        req: pb::SubscribeOrCancelUsersStatusReq,
+    ) -> Result<pb::SubscribeOrCancelUsersStatusResp, AppError> {
+        if req.user_id.is_empty() {
+            return Err(AppError::args("UserID is empty"));
+        }
+        if !(1..=2).contains(&req.genre) {
+            return Err(AppError::args("invalid subscription type parameter"));
+        }
+        caller.check_self_or_admin(&req.user_id)?;
+        Ok(pb::SubscribeOrCancelUsersStatusResp::default())
+    }
+
+    /// `/user/get_subscribe_users_status` (self or admin): empty, as in OpenIM 3.8.
+    pub async fn get_subscribe_users_status(
+        &self,
+        caller: &Caller,
+        req: pb::GetSubscribeUsersStatusReq,
+    ) -> Result<pb::GetSubscribeUsersStatusResp, AppError> {
+        if req.user_id.is_empty() {
+            return Err(AppError::args("UserID is empty"));
+        }
+        caller.check_self_or_admin(&req.user_id)?;
+        Ok(pb::GetSubscribeUsersStatusResp::default())
+    }
+
     /// `/user/get_user_client_config` (self or admin). No per-user client settings are stored
     /// yet, so the SDK falls back to its defaults.
     pub async fn get_user_client_config(

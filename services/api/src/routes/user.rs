@@ -23,6 +23,12 @@ pub fn router() -> Router<crate::ApiState> {
             "/user/get_users_online_status",
             post(get_users_online_status),
         )
+        .route("/user/get_users_status", post(get_users_status))
+        .route("/user/subscribe_users_status", post(subscribe_users_status))
+        .route(
+            "/user/get_subscribe_users_status",
+            post(get_subscribe_users_status),
+        )
         .route("/user/get_user_client_config", post(get_user_client_config))
         .route(
             "/user/process_user_command_get",
@@ -106,6 +112,29 @@ async fn get_users_online_status(
     ApiJson(req): ApiJson<msggateway::GetUsersOnlineStatusReq>,
 ) -> ApiResult<Vec<msggateway::SuccessResult>> {
     ok(app.get_users_online_status(&caller, req).await?)
+}
+
+async fn get_users_status(
+    State(app): State<App>,
+    ApiJson(req): ApiJson<pb::GetUserStatusReq>,
+) -> ApiResult<pb::GetUserStatusResp> {
+    ok(app.get_users_status(req).await?)
+}
+
+async fn subscribe_users_status(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    ApiJson(req): ApiJson<pb::SubscribeOrCancelUsersStatusReq>,
+) -> ApiResult<pb::SubscribeOrCancelUsersStatusResp> {
+    ok(app.subscribe_users_status(&caller, req).await?)
+}
+
+async fn get_subscribe_users_status(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    ApiJson(req): ApiJson<pb::GetSubscribeUsersStatusReq>,
+) -> ApiResult<pb::GetSubscribeUsersStatusResp> {
+    ok(app.get_subscribe_users_status(&caller, req).await?)
 }
 
 async fn get_user_client_config(
