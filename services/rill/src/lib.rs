@@ -2,6 +2,7 @@
 //! the end-to-end tests, the operator CLI and the load tool.
 
 pub mod bench;
+pub mod ops;
 pub mod serve;
 pub mod settings;
 

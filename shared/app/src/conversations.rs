@@ -178,7 +178,7 @@ impl App {
         let rows = store::find(
             self.store().database(),
             &req.owner_user_id,
-            &[req.conversation_id.clone()],
+            std::slice::from_ref(&req.conversation_id),
         )
         .await?;
         let row = rows

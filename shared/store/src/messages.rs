@@ -216,3 +216,12 @@ pub async fn mark_read(
         .await?;
     Ok(r.modified_count)
 }
+
+/// Every conversation with stored history (for rebuilds and start-up checks).
+pub async fn conversation_ids(db: &Database) -> Result<Vec<String>, StoreError> {
+    let values = collection(db).distinct("conversation_id", doc! {}).await?;
+    let mut ids: Vec<String> =
+        values.into_iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
+    ids.sort();
+    Ok(ids)
+}
