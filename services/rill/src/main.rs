@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "rill", version, about = "OpenIM-compatible IM server on Redis Streams")]
+#[command(
+    name = "rill",
+    version,
+    about = "OpenIM-compatible IM server on Redis Streams"
+)]
 struct Cli {
     /// YAML settings file (defaults, then this file, then RILL_* env).
     #[arg(long, global = true, env = "RILL_CONFIG")]

@@ -50,7 +50,12 @@ pub struct ServeOptions {
 
 impl ServeOptions {
     /// Loopback, free ports, every service, the repo's `streams.yaml` topology.
-    pub fn new(redis_url: impl Into<String>, mongo_uri: impl Into<String>, mongo_db: impl Into<String>, topology: Topology) -> Self {
+    pub fn new(
+        redis_url: impl Into<String>,
+        mongo_uri: impl Into<String>,
+        mongo_db: impl Into<String>,
+        topology: Topology,
+    ) -> Self {
         Self {
             redis_url: redis_url.into(),
             mongo_uri: mongo_uri.into(),
@@ -143,24 +148,40 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
         let on_exit = shutdown.clone();
         match service {
             Service::Api => {
-                let listener = TcpListener::bind(opts.api_addr).await.context("binding the API")?;
+                let listener = TcpListener::bind(opts.api_addr)
+                    .await
+                    .context("binding the API")?;
                 running.api_addr = Some(listener.local_addr()?);
                 let config = opts.api.clone();
                 tracker.spawn(async move {
-                    report("api", rill_api::run(app, config, listener, token).await, &on_exit);
+                    report(
+                        "api",
+                        rill_api::run(app, config, listener, token).await,
+                        &on_exit,
+                    );
                 });
             }
             Service::Gateway => {
-                let listener = TcpListener::bind(opts.ws_addr).await.context("binding the gateway")?;
+                let listener = TcpListener::bind(opts.ws_addr)
+                    .await
+                    .context("binding the gateway")?;
                 running.ws_addr = Some(listener.local_addr()?);
                 let config = opts.gateway.clone();
                 tracker.spawn(async move {
-                    report("gateway", rill_gateway::run(app, config, listener, token).await, &on_exit);
+                    report(
+                        "gateway",
+                        rill_gateway::run(app, config, listener, token).await,
+                        &on_exit,
+                    );
                 });
             }
             Service::History => {
                 tracker.spawn(async move {
-                    report("history", rill_history::run(app, consumer, token).await, &on_exit);
+                    report(
+                        "history",
+                        rill_history::run(app, consumer, token).await,
+                        &on_exit,
+                    );
                 });
             }
             Service::Push => {
@@ -170,7 +191,11 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
             }
             Service::Readmodel => {
                 tracker.spawn(async move {
-                    report("readmodel", rill_readmodel::run(app, consumer, token).await, &on_exit);
+                    report(
+                        "readmodel",
+                        rill_readmodel::run(app, consumer, token).await,
+                        &on_exit,
+                    );
                 });
             }
         }

@@ -17,7 +17,10 @@ pub enum AppError {
 
 impl AppError {
     pub fn coded(code: ErrCode, detail: impl Into<String>) -> Self {
-        AppError::Coded { code, detail: detail.into() }
+        AppError::Coded {
+            code,
+            detail: detail.into(),
+        }
     }
 
     pub fn args(detail: impl Into<String>) -> Self {

@@ -71,7 +71,10 @@ mod tests {
         assert_eq!(single("u1", "u2"), "si_u1_u2");
         assert_eq!(notification_twin("si_u1_u2"), "n_u1_u2");
         assert_eq!(notification_twin("sg_42"), "n_42");
-        assert_eq!(conversation_id_for(3, "u1", "", "42").as_deref(), Some("sg_42"));
+        assert_eq!(
+            conversation_id_for(3, "u1", "", "42").as_deref(),
+            Some("sg_42")
+        );
         assert_eq!(conversation_id_for(2, "u1", "", "42"), None);
         assert_eq!(single_peer("si_u1_u2", "u1"), Some("u2"));
         assert_eq!(single_peer("si_u1_u2", "u2"), Some("u1"));

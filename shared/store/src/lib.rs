@@ -22,7 +22,9 @@ impl Store {
     pub async fn connect(uri: &str, database: &str) -> Result<Self, StoreError> {
         let options = mongodb::options::ClientOptions::parse(uri).await?;
         let client = mongodb::Client::with_options(options)?;
-        Ok(Self { db: client.database(database) })
+        Ok(Self {
+            db: client.database(database),
+        })
     }
 
     pub fn from_database(db: mongodb::Database) -> Self {
