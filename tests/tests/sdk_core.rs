@@ -324,3 +324,36 @@ async fn conversation_list_after_burst_and_mark_read() -> anyhow::Result<()> {
     fresh.pass();
     rill.stop().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn force_logout_kicks_only_the_named_platform() -> anyhow::Result<()> {
+    if !require("force_logout_kicks_only_the_named_platform", true, true)? {
+        return Ok(());
+    }
+    let rill = Rill::start("e2e_kick_platform").await?;
+    rill.rest.register(&["p1"]).await?;
+
+    let mut desktop = client(&rill, Kind::Core, "p1-desktop", "p1").await?;
+    desktop.login().await?;
+    let mut web = client(&rill, Kind::Js, "p1-web", "p1").await?;
+    web.login().await?;
+
+    rill.rest.force_logout("p1", PLATFORM_WEB).await?;
+    web.wait_event(web.kicked_event(), WAIT).await?;
+    // The desktop session survives: a send is a WS round trip on its connection.
+    rill.rest.register(&["p2"]).await?;
+    desktop
+        .send_texts("p2", &texts("after-web-kick", 1), 0)
+        .await?;
+    if desktop
+        .lines
+        .iter()
+        .any(|l| l["kind"] == "event" && l["event"] == desktop.kicked_event())
+    {
+        return Err(desktop.fail("force_logout of the web platform kicked the desktop too"));
+    }
+
+    desktop.pass();
+    web.pass();
+    rill.stop().await
+}
