@@ -220,8 +220,36 @@ pub async fn mark_read(
 /// Every conversation with stored history (for rebuilds and start-up checks).
 pub async fn conversation_ids(db: &Database) -> Result<Vec<String>, StoreError> {
     let values = collection(db).distinct("conversation_id", doc! {}).await?;
-    let mut ids: Vec<String> =
-        values.into_iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
+    let mut ids: Vec<String> = values
+        .into_iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
     ids.sort();
     Ok(ids)
+}
+
+/// The greatest stored seq of every conversation with history, for the start-up check that
+/// moves a conversation stream forward if Redis lost its tail (`Log::ensure_seq_floor`).
+pub async fn max_seqs_all(db: &Database) -> Result<Vec<(String, i64)>, StoreError> {
+    let pipeline = vec![
+        doc! { "$group": { "_id": "$conversation_id", "max": { "$max": "$seq" } } },
+        doc! { "$sort": { "_id": 1 } },
+    ];
+    let docs: Vec<Document> = collection(db)
+        .aggregate(pipeline)
+        .await?
+        .try_collect()
+        .await?;
+    Ok(docs
+        .into_iter()
+        .filter_map(|d| {
+            let id = d.get_str("_id").ok()?.to_string();
+            let max = match d.get("max") {
+                Some(Bson::Int64(n)) => *n,
+                Some(Bson::Int32(n)) => i64::from(*n),
+                _ => return None,
+            };
+            Some((id, max))
+        })
+        .collect())
 }

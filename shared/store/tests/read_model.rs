@@ -83,6 +83,16 @@ async fn history_inserts_ignore_duplicates_and_ranges_are_ascending() -> anyhow:
         Some(12)
     );
     assert_eq!(messages::mark_read(&db, conv, &[1, 2]).await?, 2);
+    let other = messages::to_document("si_c_d", &msg("c", "d", 3, "x"))?;
+    messages::insert_many(&db, vec![other]).await?;
+    assert_eq!(
+        messages::max_seqs_all(&db).await?,
+        vec![("si_a_b".to_string(), 16), ("si_c_d".to_string(), 3)]
+    );
+    assert_eq!(
+        messages::conversation_ids(&db).await?,
+        vec!["si_a_b", "si_c_d"]
+    );
     assert!(messages::range(&db, conv, 1, 1).await?[0].is_read);
     Ok(())
 }
