@@ -380,10 +380,15 @@ impl Hub {
             tracing::warn!(conversation_id, "undecodable message in a push; skipped");
             return;
         };
-        let resp = WsResp::push(
+        // The SDK runs its follow-up API calls (user info for a new conversation, ...) under
+        // the push's operationID and refuses to call with an empty one; OpenIM forwards the
+        // sender's. Ours is derived from the message, so it is stable across redeliveries.
+        let operation_id = format!("push_{}", msg.server_msg_id);
+        let mut resp = WsResp::push(
             PUSH_MSG,
             push_messages(conversation_id, msg).encode_to_vec(),
         );
+        resp.operation_id = operation_id;
         // At most four encodings (gob/JSON × plain/gzip); encoded once each.
         let mut frames: Vec<((Encoding, Compression), bytes::Bytes)> = Vec::with_capacity(4);
         let mut pushed = 0u64;

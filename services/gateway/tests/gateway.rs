@@ -99,6 +99,12 @@ async fn sends_are_acked_and_pushed_in_order_to_every_connection() -> anyhow::Re
         assert!(resp.send_time > 0);
         acks.push(resp);
     }
+    let raw = receiver.next_push(2001).await?;
+    assert!(
+        !raw.operation_id.is_empty(),
+        "the SDK needs an operationID on pushes"
+    );
+    receiver.pushes.push_front(raw);
     for c in [&mut receiver, &mut sender_phone, &mut sender] {
         for i in 1..=3i64 {
             let (conv, msg) = c.next_message().await?;
