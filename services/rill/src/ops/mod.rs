@@ -83,3 +83,75 @@ fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::OpsCommand;
+    use clap::{CommandFactory, Parser};
+
+    /// How the `rill` binary embeds the operator commands.
+    #[derive(Debug, Parser)]
+    #[command(name = "rill")]
+    struct Cli {
+        #[command(subcommand)]
+        command: Top,
+    }
+
+    #[derive(Debug, clap::Subcommand)]
+    enum Top {
+        Serve,
+        #[command(flatten)]
+        Ops(OpsCommand),
+    }
+
+    fn parse(args: &str) -> Result<OpsCommand, clap::Error> {
+        let cli = Cli::try_parse_from(std::iter::once("rill").chain(args.split_whitespace()))?;
+        match cli.command {
+            Top::Ops(cmd) => Ok(cmd),
+            Top::Serve => Err(clap::Error::new(clap::error::ErrorKind::InvalidSubcommand)),
+        }
+    }
+
+    #[test]
+    fn the_cli_shapes_parse() -> Result<(), clap::Error> {
+        Cli::command().debug_assert();
+        assert!(matches!(
+            parse("streams status --json")?,
+            OpsCommand::Streams {
+                command: super::streams::StreamsCommand::Status { json: true }
+            }
+        ));
+        match parse("replay --group history --from 0 --partitions 1,3 --force")? {
+            OpsCommand::Replay(a) => {
+                assert_eq!(
+                    (a.group.as_str(), a.from.as_str(), a.partitions, a.force),
+                    ("history", "0", vec![1, 3], true)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse("rebuild readmodel --conversation si_a_b --conversation sg_1")? {
+            OpsCommand::Rebuild(a) => {
+                assert_eq!(a.target, super::rebuild::Target::Readmodel);
+                assert_eq!(a.conversations, vec!["si_a_b", "sg_1"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse("dead-letters list --group push")?,
+            OpsCommand::DeadLetters { .. }
+        ));
+        assert!(matches!(
+            parse("dead-letters retry --group history --id 1-0")?,
+            OpsCommand::DeadLetters { .. }
+        ));
+        match parse("trim --retention 36h --exact")? {
+            OpsCommand::Trim(a) => {
+                assert_eq!(a.retention, Some(std::time::Duration::from_secs(36 * 3600)))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(parse("replay --from 0").is_err(), "--group is required");
+        Ok(())
+    }
+}
