@@ -58,6 +58,11 @@ fn caller(hub: &Hub, conn: &Conn) -> Caller {
 }
 
 /// Handles one request of `conn`.
+#[tracing::instrument(name = "ws.request", skip_all, fields(
+    req = req.req_identifier,
+    user = %conn.user_id,
+    operation_id = %req.operation_id,
+))]
 pub async fn handle(hub: &Arc<Hub>, conn: &Arc<Conn>, req: &WsReq) -> Option<(WsResp, After)> {
     let app = &hub.app;
     let who = caller(hub, conn);
