@@ -649,3 +649,56 @@ async fn http_send_msg_is_admin_only_and_reaches_the_receiver() -> anyhow::Resul
     env.shutdown.cancel();
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leftovers_of_a_dead_gateway_are_swept() -> anyhow::Result<()> {
+    use rill_log::presence::{self, Presence};
+    let env = env().await?;
+    let keys = env.app.log().keys().clone();
+    let mut r = env.app.redis();
+    let dead = Presence {
+        gateway_id: "crashed".into(),
+        conn_id: "crashed-1".into(),
+        platform_id: 2,
+        token: "t".into(),
+        background: false,
+    };
+    presence::heartbeat_at(&mut r, &keys, "crashed", rill_core::now_ms() - 120_000).await?;
+    presence::register(&mut r, &keys, "u4", &dead).await?;
+    rill_log::delivery::send(
+        &mut r,
+        &keys,
+        "crashed",
+        &rill_log::delivery::Delivery::Kick {
+            user_id: "u4".into(),
+            platform_id: 2,
+            spare_token: None,
+        },
+    )
+    .await?;
+    // A live gateway (the test's) sweeps it; its own records stay.
+    let _c = env.client("u1", 3).await?;
+    let swept = presence::sweep_dead(&mut r, &keys).await?;
+    assert_eq!(swept, vec!["crashed".to_string()]);
+    let raw: std::collections::HashMap<String, String> = redis::cmd("HGETALL")
+        .arg(keys.global("presence:u:u4"))
+        .query_async(&mut r)
+        .await?;
+    assert!(
+        raw.is_empty(),
+        "the dead connection's record is gone: {raw:?}"
+    );
+    let exists: bool = redis::cmd("EXISTS")
+        .arg(rill_log::delivery::stream_key(&keys, "crashed"))
+        .query_async(&mut r)
+        .await?;
+    assert!(!exists, "its delivery stream is gone");
+    eventually(WAIT, "u1 online", || async {
+        Ok(!presence::connections(&mut env.app.redis(), &keys, "u1")
+            .await?
+            .is_empty())
+    })
+    .await?;
+    env.shutdown.cancel();
+    Ok(())
+}
