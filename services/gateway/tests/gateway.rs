@@ -702,3 +702,63 @@ async fn leftovers_of_a_dead_gateway_are_swept() -> anyhow::Result<()> {
     env.shutdown.cancel();
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_status_subscriptions_and_logout() -> anyhow::Result<()> {
+    let env = env().await?;
+    let mut iphone = env.client("u2", 1).await?;
+    let mut desktop = env.client("u2", 3).await?;
+    let mut sender = env.client("u1", 3).await?;
+
+    // 2005: the reply lists the subscribed users' online platforms.
+    let sub = sdkws::SubUserOnlineStatus {
+        subscribe_user_id: vec!["u2".into(), "u4".into()],
+        unsubscribe_user_id: vec![],
+    };
+    let keys = env.app.log().keys().clone();
+    eventually(WAIT, "u2 online twice", || async {
+        Ok(
+            rill_log::presence::connections(&mut env.app.redis(), &keys, "u2")
+                .await?
+                .len()
+                == 2,
+        )
+    })
+    .await?;
+    let r = sender.request(2005, sub.encode_to_vec()).await?;
+    assert_eq!(r.err_code, 0);
+    let tips = sdkws::SubUserOnlineStatusTips::decode(r.data.as_slice())?;
+    assert_eq!(tips.subscribers.len(), 2);
+    assert_eq!(tips.subscribers[0].online_platform_i_ds, vec![1, 3]);
+    assert!(tips.subscribers[1].online_platform_i_ds.is_empty());
+
+    // 2004: a backgrounded iPhone gets no online push (OpenIM leaves it to offline push).
+    let bg = sdkws::SetAppBackgroundStatusReq {
+        user_id: "u2".into(),
+        is_background: true,
+    };
+    let r = iphone.request(2004, bg.encode_to_vec()).await?;
+    assert_eq!((r.err_code, r.data.len()), (0, 0));
+    eventually(WAIT, "background in presence", || async {
+        let conns = rill_log::presence::connections(&mut env.app.redis(), &keys, "u2").await?;
+        Ok(conns.iter().any(|p| p.platform_id == 1 && p.background))
+    })
+    .await?;
+    sender.send_text("u2", "bg1", "while in background").await?;
+    let (_, msg) = desktop.next_message().await?;
+    assert_eq!(msg.client_msg_id, "bg1");
+    // 2003: the reply comes, then the connection closes.
+    let (incr, bytes) = iphone.frame(2003, Vec::new());
+    iphone.send_raw(bytes).await?;
+    let seen = iphone.until_closed().await?;
+    assert!(
+        seen.iter()
+            .any(|r| r.req_identifier == 2003 && r.msg_incr == incr && r.err_code == 0)
+    );
+    assert!(
+        !seen.iter().any(|r| r.req_identifier == 2001),
+        "the backgrounded iPhone got a push: {seen:?}"
+    );
+    env.shutdown.cancel();
+    Ok(())
+}
