@@ -63,6 +63,19 @@ impl HistoryHandler {
             max_backoff: Duration::from_secs(5),
         }
     }
+
+    /// After repeated whole-batch failures that are not an outage: each entry on its own, so
+    /// only the entries that really cannot be projected are reported failed.
+    async fn one_by_one(&self, batch: &[LogEntry]) -> BatchOutcome {
+        let mut failed = Vec::new();
+        for (i, entry) in batch.iter().enumerate() {
+            match project(&self.db, std::slice::from_ref(entry)).await {
+                Ok(r) => failed.extend(r_failed(&r).into_iter().map(|why| (i, why))),
+                Err(e) => failed.push((i, e.to_string())),
+            }
+        }
+        BatchOutcome { failed }
+    }
 }
 
 impl Handler for HistoryHandler {
@@ -93,7 +106,7 @@ impl Handler for HistoryHandler {
                 other_errors += 1;
                 tracing::error!(error = %error, attempt = other_errors, "history batch failed");
                 if other_errors >= OTHER_ERROR_ATTEMPTS {
-                    return BatchOutcome::all_failed(batch.len(), &error.to_string());
+                    return self.one_by_one(batch).await;
                 }
             }
             tokio::select! {
@@ -105,4 +118,8 @@ impl Handler for HistoryHandler {
             }
         }
     }
+}
+
+fn r_failed(r: &Report) -> Vec<String> {
+    r.failed.iter().map(|(_, why)| why.clone()).collect()
 }

