@@ -222,19 +222,13 @@ impl App {
         }
     }
 
-    /// The receiver's global recvMsgOpt, `None` when the user does not exist (not cached, so
-    /// a user registered a moment ago is found).
+    /// The receiver's global recvMsgOpt, `None` when the user does not exist. Read through the
+    /// Redis user cache (Mongo only on a miss), so sends keep working while Mongo is down.
     async fn receiver_global_opt(&self, user_id: &str) -> Result<Option<i32>, AppError> {
-        let key = cache::key(self, "u", user_id);
-        if let Some(Some(opt)) = cache::get(&key) {
-            return Ok(Some(opt));
-        }
-        let user = rill_store::users::get(self.store().database(), user_id).await?;
-        let opt = user.map(|u| u.global_recv_msg_opt);
-        if opt.is_some() {
-            cache::put(key, opt);
-        }
-        Ok(opt)
+        Ok(self
+            .user_brief(user_id)
+            .await?
+            .map(|u| u.global_recv_msg_opt))
     }
 
     /// The owner's recvMsgOpt for a conversation (`None`: no row yet, i.e. receive).
@@ -247,9 +241,21 @@ impl App {
         if let Some(v) = cache::get(&key) {
             return Ok(v);
         }
-        let row =
-            rill_store::conversations::get(self.store().database(), owner, conversation_id).await?;
-        let opt = row.map(|r| r.recv_msg_opt);
+        // Sends need only Redis: with Mongo unreachable the receiver's per-conversation option
+        // is unknown and the message is delivered as with the default (receive).
+        let opt = match rill_store::conversations::get(
+            self.store().database(),
+            owner,
+            conversation_id,
+        )
+        .await
+        {
+            Ok(row) => row.map(|r| r.recv_msg_opt),
+            Err(e) => {
+                tracing::warn!(owner, conversation_id, error = %e, "receive option unknown (MongoDB); sending");
+                return Ok(None);
+            }
+        };
         cache::put(key, opt);
         Ok(opt)
     }
@@ -569,7 +575,7 @@ impl App {
         let encoded = serde_json::Value::Object(body.clone()).to_string();
         let content = if req.content_type == content::OA_NOTIFICATION {
             session_type = session::NOTIFICATION;
-            let sender = rill_store::users::get(self.store().database(), &req.send_id).await?;
+            let sender = self.user_brief(&req.send_id).await?;
             if !sender.is_some_and(|u| {
                 u.app_manger_level == rill_core::types::app_manager_level::NOTIFICATION_ACCOUNT
             }) {
