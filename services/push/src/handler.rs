@@ -4,6 +4,7 @@ use rill_app::App;
 use rill_app::send::Outgoing;
 use rill_log::{BatchOutcome, Handler, LogEntry};
 use rill_wire::pb::sdkws::MsgData;
+use tracing::Instrument as _;
 
 /// Pushes every message entry of a batch in one delivery round (one presence lookup, one
 /// pipelined write of all delivery-stream entries).
@@ -25,7 +26,11 @@ impl PushHandler {
                 continue;
             };
             message.seq = entry.seq;
-            let recipients = self.app.recipients(&message).await?;
+            // One span per message, child of the sender's trace carried in the entry.
+            let span = tracing::info_span!("push", conversation_id = %entry.conversation_id, seq = entry.seq);
+            let trace = &entry.envelope.trace;
+            rill_telemetry::set_parent_from(&trace.traceparent, &trace.tracestate, &span);
+            let recipients = self.app.recipients(&message).instrument(span).await?;
             if recipients.is_empty() {
                 continue;
             }

@@ -145,6 +145,7 @@ fn ack(msg: &MsgData) -> SendMsgResp {
 impl App {
     /// WS 1003 / HTTP send_msg: validates `msg` for `caller`, stores it (or pushes it online
     /// only) and returns OpenIM's ack `{serverMsgID, clientMsgID, sendTime}`.
+    #[tracing::instrument(skip_all, fields(send_id = %msg.send_id, client_msg_id = %msg.client_msg_id))]
     pub async fn send_message(
         &self,
         caller: &Caller,
@@ -292,7 +293,12 @@ impl App {
             metrics::counter!("rill_messages_sent_total", "stored" => "false").increment(1);
             return Ok(ack(&msg));
         }
-        let envelope = Envelope::new(Event::Message(stored));
+        // The trace context rides in the entry, so the workers' spans join the sender's trace.
+        let (traceparent, tracestate) = rill_telemetry::current_trace_context();
+        let envelope = Envelope::new(Event::Message(stored)).with_trace(rill_log::TraceContext {
+            traceparent,
+            tracestate,
+        });
         let appended = self
             .log()
             .append(&conversation_id, &msg.client_msg_id, &envelope)
