@@ -7,6 +7,7 @@
 // {"kind":"event","event":"<CbEvents name>","data":...}. Commands: login (waits for
 // OnSyncServerFinish: createTextMessage rejects before the first sync), logout, conversations,
 // send {to, texts, delay_ms}, history {conversation, count}, mark_read {conversation},
+// revoke {conversation, client_msg_id},
 // wait_msgs {from, count, timeout_s}, wait_event {event: name, timeout_s}, sleep {ms}, exit.
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -96,6 +97,8 @@ async function run(cmd) {
     case 'conversations': return result(op, await settle(sdk.getConversationListSplit({ offset: 0, count: 100 })));
     case 'history':
       return result(op, await settle(sdk.getAdvancedHistoryMessageList({ conversationID: cmd.conversation, count: cmd.count ?? 20, startClientMsgID: '' })));
+    case 'revoke':
+      return result(op, await settle(sdk.revokeMessage({ conversationID: cmd.conversation, clientMsgID: cmd.client_msg_id })));
     case 'mark_read': return result(op, await settle(sdk.markConversationMessageAsRead(cmd.conversation)));
     case 'send': {
       const texts = cmd.texts ?? ['hello'];

@@ -10,6 +10,7 @@ EOF (then the process exits). Every command prints exactly one result line. Comm
   {"op":"send","to":U,"texts":["a","b"],"delay_ms":50}   one result line per text
   {"op":"history","conversation":C,"count":20}
   {"op":"mark_read","conversation":C}
+  {"op":"revoke","conversation":C,"client_msg_id":M}
   {"op":"wait_msgs","from":U,"count":N,"timeout_s":20}  counts distinct received clientMsgIDs
   {"op":"wait_event","event":E,"timeout_s":20}           E already seen also counts
   {"op":"sleep","ms":M}
@@ -81,7 +82,8 @@ for name in LISTENERS:
 for name, args in (("login", [BASECB, s_, s_, s_]), ("logout", [BASECB, s_]),
                    ("get_all_conversation_list", [BASECB, s_]),
                    ("get_advanced_history_message_list", [BASECB, s_, s_]),
-                   ("mark_conversation_message_as_read", [BASECB, s_, s_])):
+                   ("mark_conversation_message_as_read", [BASECB, s_, s_]),
+                   ("revoke_message", [BASECB, s_, s_, s_])):
     getattr(lib, name).argtypes = args
     getattr(lib, name).restype = None
 lib.create_text_message.argtypes = [s_, s_]
@@ -173,6 +175,9 @@ def run(cmd):
         result(op, *call(lib.get_advanced_history_message_list, on_base, json.dumps(params).encode()))
     elif op == "mark_read":
         result(op, *call(lib.mark_conversation_message_as_read, on_base, cmd["conversation"].encode()))
+    elif op == "revoke":
+        result(op, *call(lib.revoke_message, on_base, cmd["conversation"].encode(),
+                         cmd["client_msg_id"].encode()))
     elif op == "send":
         for i, body in enumerate(cmd.get("texts", ["hello"])):
             if i and cmd.get("delay_ms"):

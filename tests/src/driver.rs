@@ -3,7 +3,8 @@
 //! The driver prints one JSON object per stdout line: `{"kind":"event",...}`,
 //! `{"kind":"result","op":...}`, `{"kind":"deadline"|"exit"|"uncaught"}`. We send it commands as
 //! JSON lines on stdin. The client's own log (SDK log level 5: every request and error) goes to
-//! `<log dir>/<name>.log`; its tail is part of every failure message.
+//! `<log dir>/<name>.log`, its stdout lines to `<name>.jsonl`; the tail of both is part of every
+//! failure message.
 
 use crate::clients::Clients;
 use anyhow::{Context as _, anyhow, bail};
@@ -112,9 +113,15 @@ impl Driver {
         let stdout = child.stdout.take().context("driver stdout")?;
         let stdin = child.stdin.take();
         let (tx, rx) = mpsc::unbounded_channel();
+        // Every driver line is also kept in `<name>.jsonl` for reading after a run.
+        let transcript_path = log_dir.join(format!("{}.jsonl", spec.name));
+        let mut transcript = tokio::fs::File::create(&transcript_path)
+            .await
+            .with_context(|| format!("creating {}", transcript_path.display()))?;
         tokio::spawn(async move {
             let mut lines = BufReader::new(stdout).lines();
             while let Ok(Some(line)) = lines.next_line().await {
+                let _ = transcript.write_all(format!("{line}\n").as_bytes()).await;
                 let value = serde_json::from_str::<Value>(&line)
                     .unwrap_or_else(|_| json!({"kind": "raw", "line": line}));
                 if tx.send(value).is_err() {

@@ -58,12 +58,16 @@ impl Rill {
         })
     }
 
-    /// Stops every service (bounded).
+    /// Stops every service (bounded). Tests call it last, after every check passed, so the
+    /// logs are then removed unless `RILL_E2E_KEEP_LOGS` is set; a failed test keeps them.
     pub async fn stop(mut self) -> anyhow::Result<()> {
-        match self.running.take() {
-            Some(r) => r.stop().await,
-            None => Ok(()),
+        if let Some(r) = self.running.take() {
+            r.stop().await?;
         }
+        if std::env::var_os("RILL_E2E_KEEP_LOGS").is_none() {
+            let _ = std::fs::remove_dir_all(&self.log_dir);
+        }
+        Ok(())
     }
 }
 

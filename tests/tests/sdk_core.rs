@@ -357,3 +357,144 @@ async fn force_logout_kicks_only_the_named_platform() -> anyhow::Result<()> {
     web.pass();
     rill.stop().await
 }
+
+/// History of `conv_id` holds seq 1 as a text (101) and seq 2 as revoked (2101).
+async fn expect_revoked_history(d: &mut Driver, conv_id: &str) -> anyhow::Result<()> {
+    let history = d
+        .call(json!({"op": "history", "conversation": conv_id, "count": 20}))
+        .await?;
+    let kinds: Vec<(i64, i64)> = history["messageList"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .map(|m| {
+                    (
+                        m["seq"].as_i64().unwrap_or(-1),
+                        m["contentType"].as_i64().unwrap_or(-1),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if !kinds.contains(&(1, 101)) || !kinds.contains(&(2, 2101)) {
+        return Err(d.fail(&format!(
+            "history after revoke: expected seq 1 text (101) and seq 2 revoked (2101), got {kinds:?}"
+        )));
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_receipt_and_revoke_reach_the_peer() -> anyhow::Result<()> {
+    if !require("read_receipt_and_revoke_reach_the_peer", true, false)? {
+        return Ok(());
+    }
+    let rill = Rill::start("e2e_receipt_revoke").await?;
+    rill.rest.register(&["s1", "r1"]).await?;
+    let conv_id = single("s1", "r1");
+
+    let mut r = client(&rill, Kind::Core, "r1", "r1").await?;
+    r.login().await?;
+    let mut s = client(&rill, Kind::Core, "s1", "s1").await?;
+    s.login().await?;
+    let sent = s.send_texts("r1", &texts("receipt", 2), 50).await?;
+    r.wait_messages("s1", 2, WAIT).await?;
+
+    // Reading the conversation sends the sender a read receipt (2200 → RECV_C2C_READ_RECEIPT).
+    r.call(json!({"op": "mark_read", "conversation": conv_id}))
+        .await?;
+    let receipt = s.wait_event(json!(33), WAIT).await?;
+    let last_id = &sent[1]["clientMsgID"];
+    let names_last = receipt["data"].as_array().is_some_and(|rs| {
+        rs.iter().any(|r| {
+            r["userID"] == "r1"
+                && r["msgIDList"]
+                    .as_array()
+                    .is_some_and(|ids| ids.contains(last_id))
+        })
+    });
+    if !names_last {
+        return Err(s.fail(&format!(
+            "read receipt should name r1 and message {last_id}: {receipt}"
+        )));
+    }
+
+    // Revoking the second message reaches the peer and rewrites its history.
+    s.call(json!({"op": "revoke", "conversation": conv_id, "client_msg_id": last_id}))
+        .await?;
+    let revoked = r.wait_event(json!(35), WAIT).await?;
+    if revoked["data"]["clientMsgID"] != *last_id {
+        return Err(r.fail(&format!("revoke event for another message: {revoked}")));
+    }
+    expect_revoked_history(&mut r, &conv_id).await?;
+    // A fresh install reads the revoke from the server's history, not from its own notification.
+    r.pass();
+    drop(r);
+    let mut fresh = client(&rill, Kind::Core, "r1-fresh", "r1").await?;
+    fresh.login().await?;
+    expect_revoked_history(&mut fresh, &conv_id).await?;
+
+    s.pass();
+    fresh.pass();
+    rill.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_backlog_syncs_with_history_and_continues_live() -> anyhow::Result<()> {
+    if !require("offline_backlog_syncs", true, false)? {
+        return Ok(());
+    }
+    let rill = Rill::start("e2e_backlog").await?;
+    rill.rest.register(&["w1", "o1"]).await?;
+    let conv_id = single("w1", "o1");
+    const N: usize = 30;
+
+    let mut w = client(&rill, Kind::Core, "w1", "w1").await?;
+    w.login().await?;
+    w.send_texts("o1", &texts("backlog", N), 0).await?;
+
+    // o1 was never online: the first login syncs the newest message, the unread count, and
+    // opening the conversation pulls the whole backlog from the server.
+    let mut o = client(&rill, Kind::Core, "o1", "o1").await?;
+    o.login().await?;
+    let last = format!("backlog-{N}");
+    conversation_until(&mut o, &conv_id, "latest backlog-N, unread N", |c| {
+        text_of(&latest_msg(c)) == last && c["unreadCount"] == N
+    })
+    .await?;
+    let history = o
+        .call(json!({"op": "history", "conversation": conv_id, "count": 40}))
+        .await?;
+    let mut pairs: Vec<(i64, String)> = history["messageList"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .map(|m| (m["seq"].as_i64().unwrap_or(-1), text_of(m).to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    pairs.sort();
+    let want: Vec<(i64, String)> = (1..=N as i64)
+        .map(|i| (i, format!("backlog-{i}")))
+        .collect();
+    if pairs != want {
+        return Err(o.fail(&format!("history after backlog: got {pairs:?}")));
+    }
+
+    // Live messages continue the same seqs.
+    let before = o.received_from("w1").len();
+    w.send_texts("o1", &texts("live", 1), 0).await?;
+    let live = o.wait_messages("w1", before + 1, WAIT).await?;
+    let got: Vec<(i64, &str)> = live
+        .iter()
+        .map(|m| (m["seq"].as_i64().unwrap_or(-1), text_of(m)))
+        .filter(|(_, t)| t.starts_with("live"))
+        .collect();
+    if got != [(N as i64 + 1, "live-1")] {
+        return Err(o.fail(&format!("live message after backlog: {got:?}")));
+    }
+
+    w.pass();
+    o.pass();
+    rill.stop().await
+}
