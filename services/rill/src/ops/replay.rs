@@ -205,14 +205,27 @@ pub async fn wait_caught_up(
     }
 }
 
+/// A position as an operator wrote it.
+fn describe(position: &Position) -> String {
+    match position {
+        Position::Start => "the oldest entry kept".into(),
+        Position::End => "the end (skipping everything so far)".into(),
+        Position::From(id) => format!("entry {id}"),
+        Position::FromTime(ms) => i64::try_from(*ms)
+            .ok()
+            .and_then(chrono::DateTime::from_timestamp_millis)
+            .map_or_else(|| format!("{ms} ms"), |t| t.to_rfc3339()),
+    }
+}
+
 pub async fn run(args: ReplayArgs, log: &Log) -> anyhow::Result<()> {
     let position = parse_from(&args.from)?;
     let done = replay(log, &args.group, &position, &args.partitions, args.force).await?;
     println!(
-        "{}: {} partition(s) moved to {:?}; its workers re-project from there",
+        "{}: {} partition(s) moved to {}; its workers re-project from there",
         args.group,
         done.partitions.len(),
-        position
+        describe(&position)
     );
     if !done.skipped_trimmed.is_empty() {
         println!(
