@@ -40,6 +40,8 @@ if [ "$files" != "unlimited" ] && [ "$files" -lt $((connections + 500)) ]; then
 fi
 
 cargo build --release -p rill >&2
+# The server's own logs go to a file (child mode); keep the tool's output to the results.
+export RUST_LOG="${RUST_LOG:-warn}"
 
 echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 echo "command: target/release/rill bench --self-contained --server child ${target_args[*]:-} suite --connections $connections ${suite_args[*]:-}"

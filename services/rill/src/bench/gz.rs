@@ -1,7 +1,7 @@
-//! Whole-frame gzip with reusable (de)compressor state: a fresh deflate state per frame costs
-//! more than the frame itself, and the tool shares two cores with the server it measures.
+//! Whole-frame gzip for the client: stored-block members out (cheap to make), a reused inflate
+//! state in. The tool shares two cores with the server it measures, so its own cost matters.
 
-use flate2::{Compress, Compression, Crc, Decompress, FlushCompress, FlushDecompress, Status};
+use flate2::{Crc, Decompress, FlushDecompress, Status};
 
 const MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// Deflate, no flags, no mtime, no extra flags, OS unknown.
@@ -22,34 +22,36 @@ pub enum GzError {
     Deflate(String),
 }
 
-/// One connection's gzip state, each half created on first use (a deflate state is large, and a
-/// receive-only connection never compresses).
+/// Largest stored deflate block.
+const STORED_MAX: usize = 65_535;
+
+/// One connection's gzip state: the inflater, created on first use (a receive-only connection
+/// of the connections scenario never gets a frame).
 #[derive(Default)]
 pub struct Gz {
-    compress: Option<Box<Compress>>,
     decompress: Option<Box<Decompress>>,
 }
 
 impl Gz {
-    /// `raw` as one gzip member.
+    /// `raw` as one gzip member of stored (uncompressed) deflate blocks. Valid gzip that the
+    /// server must inflate like any other, but free to produce: a deflate compressor's reset
+    /// alone (clearing its hash tables) cost more CPU than the rest of the client, and the tool
+    /// shares the machine with the server it measures.
     pub fn compress(&mut self, raw: &[u8]) -> Vec<u8> {
-        let compress = self
-            .compress
-            .get_or_insert_with(|| Box::new(Compress::new(Compression::fast(), false)));
-        compress.reset();
-        let mut out = Vec::with_capacity(raw.len() + 64);
+        let blocks = raw.len().div_ceil(STORED_MAX).max(1);
+        let mut out = Vec::with_capacity(HEADER.len() + raw.len() + blocks * 5 + 8);
         out.extend_from_slice(&HEADER);
-        loop {
-            let consumed = compress.total_in() as usize;
-            if out.capacity() - out.len() < 64 {
-                out.reserve(raw.len() / 2 + 64);
-            }
-            match compress.compress_vec(&raw[consumed..], &mut out, FlushCompress::Finish) {
-                Ok(Status::StreamEnd) => break,
-                Ok(_) => {}
-                // Compressing into a Vec with room left has no failure mode; stop rather than spin.
-                Err(_) => break,
-            }
+        let mut chunks = raw.chunks(STORED_MAX).peekable();
+        if chunks.peek().is_none() {
+            out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
+        }
+        while let Some(chunk) = chunks.next() {
+            let last = chunks.peek().is_none();
+            let len = chunk.len() as u16;
+            out.push(u8::from(last)); // BFINAL, BTYPE=00 (stored)
+            out.extend_from_slice(&len.to_le_bytes());
+            out.extend_from_slice(&(!len).to_le_bytes());
+            out.extend_from_slice(chunk);
         }
         let mut crc = Crc::new();
         crc.update(raw);
@@ -133,7 +135,7 @@ mod tests {
     #[test]
     fn our_frames_are_standard_gzip() {
         let mut gz = Gz::default();
-        for n in [0, 1, 300, 70_000] {
+        for n in [0, 1, 300, 65_535, 65_536, 140_000] {
             let raw = payload(n);
             let frame = gz.compress(&raw);
             let mut back = Vec::new();

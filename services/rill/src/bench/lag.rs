@@ -13,7 +13,12 @@ pub struct Projections {
 }
 
 impl Projections {
-    pub async fn connect(redis_url: &str, topology: &Topology) -> anyhow::Result<Projections> {
+    /// Watches `groups` on every partition log of `topology`.
+    pub async fn connect(
+        redis_url: &str,
+        topology: &Topology,
+        groups: &[String],
+    ) -> anyhow::Result<Projections> {
         let client = rill_log::redis_client(redis_url).context("--redis")?;
         let conn = client
             .get_multiplexed_async_connection()
@@ -25,7 +30,7 @@ impl Projections {
             logs: (0..topology.partitions)
                 .map(|p| keys.partition_log(p))
                 .collect(),
-            groups: topology.groups.keys().cloned().collect(),
+            groups: groups.to_vec(),
         })
     }
 

@@ -446,7 +446,7 @@ pub async fn run(target: &Target, args: &SendArgs) -> anyhow::Result<SendReport>
         stats::epoch() + Duration::from_nanos(state.last_delivery.load(Ordering::Relaxed));
     let (projections_checked, drained_at) = match &target.redis_url {
         Some(url) => {
-            let mut p = Projections::connect(url, &target.topology).await?;
+            let mut p = Projections::connect(url, &target.topology, &target.groups).await?;
             let left = drain_deadline
                 .saturating_duration_since(Instant::now())
                 .max(Duration::from_secs(1));

@@ -30,6 +30,10 @@ pub struct TargetArgs {
     /// With --self-contained: Redis with AOF `appendfsync always` (the production setting).
     #[arg(long)]
     pub aof: bool,
+    /// With --self-contained: run only these services (default all), e.g. to take the Mongo
+    /// projections out of a measurement. Projections not run never drain.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub services: Vec<crate::serve::Service>,
     /// REST API of a running server.
     #[arg(long, default_value = "http://127.0.0.1:10002")]
     pub api: String,
@@ -59,6 +63,8 @@ pub struct Target {
     pub gw: GatewayAddr,
     pub redis_url: Option<String>,
     pub topology: Topology,
+    /// Consumer groups some running worker consumes (what "projected" waits for).
+    pub groups: Vec<String>,
     /// Process whose RSS is "the server's".
     pub server_pid: Option<u32>,
     /// True when that process is also the tool (RSS includes the client side).
@@ -83,6 +89,7 @@ impl Target {
             api: args.api.clone(),
             gw: GatewayAddr::parse(&args.ws)?,
             redis_url: args.redis.clone(),
+            groups: topology.groups.keys().cloned().collect(),
             topology,
             server_pid: args.server_pid,
             server_is_tool: false,
@@ -108,6 +115,7 @@ impl Target {
             api: format!("http://{api}"),
             gw: GatewayAddr::parse(&format!("ws://{ws}"))?,
             redis_url: Some(redis_url),
+            groups: topology.groups.keys().cloned().collect(),
             topology,
             server_pid: Some(std::process::id()),
             server_is_tool: true,
@@ -150,13 +158,20 @@ impl Target {
                 Self::in_process(running, redis.url(), topology)?
             }
             ServerMode::Child => {
-                let (child, api, ws) =
-                    spawn_child(&args.streams, &redis.url(), &mongo.uri(), &db).await?;
+                let (child, api, ws) = spawn_child(
+                    &args.streams,
+                    &args.services,
+                    &redis.url(),
+                    &mongo.uri(),
+                    &db,
+                )
+                .await?;
                 let defaults = rill_app::AppConfig::default();
                 Target {
                     api: format!("http://{api}"),
                     gw: GatewayAddr::parse(&format!("ws://{ws}"))?,
                     redis_url: Some(redis.url()),
+                    groups: topology.groups.keys().cloned().collect(),
                     topology,
                     server_pid: child.id(),
                     server_is_tool: false,
@@ -169,8 +184,23 @@ impl Target {
                 }
             }
         };
+        if !args.services.is_empty() {
+            use crate::serve::Service;
+            let runs = |name: &str| match name {
+                "history" => args.services.contains(&Service::History),
+                "push" => args.services.contains(&Service::Push),
+                "readmodel" => args.services.contains(&Service::Readmodel),
+                _ => true,
+            };
+            target.groups.retain(|g| runs(g));
+        }
+        let services = if args.services.is_empty() {
+            String::new()
+        } else {
+            format!(" (only {:?})", args.services)
+        };
         target.description = format!(
-            "self-contained: {}, private redis-server ({persistence}), Mongo-wire server",
+            "self-contained: {}{services}, private redis-server ({persistence}), Mongo-wire server",
             target.description
         );
         target._redis = Some(redis);
@@ -232,6 +262,7 @@ fn free_addr() -> anyhow::Result<SocketAddr> {
 /// Runs this executable's `serve` with the private servers, waiting until both listeners answer.
 async fn spawn_child(
     streams: &Path,
+    services: &[crate::serve::Service],
     redis_url: &str,
     mongo_uri: &str,
     db: &str,
@@ -254,8 +285,13 @@ async fn spawn_child(
         std::env::temp_dir().join(format!("rill-bench-server-{}.log", std::process::id()));
     let log = std::fs::File::create(&log_path)
         .with_context(|| format!("creating {}", log_path.display()))?;
+    let names = services
+        .iter()
+        .filter_map(|s| clap::ValueEnum::to_possible_value(s))
+        .map(|v| v.get_name().to_string());
     let mut child = tokio::process::Command::new(exe)
         .arg("serve")
+        .args(names)
         .env("RILL_REDIS_URL", redis_url)
         .env("RILL_MONGODB_URI", mongo_uri)
         .env("RILL_MONGODB_DATABASE", db)
