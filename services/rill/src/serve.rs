@@ -140,6 +140,20 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
         });
     }
 
+    // Durability check (DESIGN.md §2): if Redis lost an AOF tail, a conversation stream may be
+    // behind what history already holds; move it forward so no seq is ever handed out twice.
+    // Run by the processes that own history, in the background (Mongo may be down at start).
+    if opts.services.contains(&Service::History) {
+        let app = app.clone();
+        let token = shutdown.clone();
+        tracker.spawn(async move {
+            tokio::select! {
+                _ = token.cancelled() => {}
+                _ = ensure_seq_floors(&app) => {}
+            }
+        });
+    }
+
     for service in &opts.services {
         let app = app.clone();
         let token = shutdown.clone();
@@ -201,6 +215,31 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
         }
     }
     Ok(running)
+}
+
+async fn ensure_seq_floors(app: &App) {
+    let floors = match rill_store::messages::max_seqs_all(app.store().database()).await {
+        Ok(floors) => floors,
+        Err(e) => {
+            tracing::warn!(error = %e, "seq floor check skipped: history unreadable");
+            return;
+        }
+    };
+    let mut moved = 0usize;
+    for (conversation_id, floor) in &floors {
+        match app.log().ensure_seq_floor(conversation_id, *floor).await {
+            Ok((_, true)) => moved += 1,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(conversation_id, error = %e, "seq floor check failed"),
+        }
+    }
+    if moved > 0 {
+        tracing::warn!(
+            moved,
+            "conversation streams were behind history and were moved forward"
+        );
+    }
+    tracing::info!(conversations = floors.len(), moved, "seq floor check done");
 }
 
 fn report<E: std::fmt::Display>(name: &str, result: Result<(), E>, shutdown: &CancellationToken) {
