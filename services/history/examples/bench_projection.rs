@@ -42,7 +42,7 @@ fn args() -> anyhow::Result<Args> {
 fn message(conv_index: usize, n: usize) -> (String, Message) {
     let (a, b) = (format!("ba{conv_index}"), format!("bb{conv_index}"));
     let conv = rill_core::conversation::single(&a, &b);
-    let (send, recv) = if n % 2 == 0 { (a, b) } else { (b, a) };
+    let (send, recv) = if n.is_multiple_of(2) { (a, b) } else { (b, a) };
     let msg = Message {
         send_id: send,
         recv_id: recv,

@@ -35,7 +35,9 @@ struct Inner {
 
 impl App {
     pub fn new(config: AppConfig, log: rill_log::Log, store: rill_store::Store) -> Self {
-        Self { inner: Arc::new(Inner { config, log, store }) }
+        Self {
+            inner: Arc::new(Inner { config, log, store }),
+        }
     }
 
     pub fn config(&self) -> &AppConfig {

@@ -287,7 +287,7 @@ async fn spawn_child(
         .with_context(|| format!("creating {}", log_path.display()))?;
     let names = services
         .iter()
-        .filter_map(|s| clap::ValueEnum::to_possible_value(s))
+        .filter_map(clap::ValueEnum::to_possible_value)
         .map(|v| v.get_name().to_string());
     let mut child = tokio::process::Command::new(exe)
         .arg("serve")
