@@ -507,3 +507,62 @@ async fn jssdk_answers_base64_protobuf_to_protobuf_requests() -> anyhow::Result<
     worker.await??;
     Ok(())
 }
+
+/// `set_conversations` with recvMsgOpt 1 makes single-chat sends to that owner fail with
+/// "message is not sent"; back to 0 they go through. The send path reads the option from Redis
+/// only, so it holds while MongoDB is unreachable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_conversation_receive_option_blocks_and_unblocks_sends() -> anyhow::Result<()> {
+    let mongo = MongoServer::shared().await?;
+    let env = env(&mongo.uri()).await?;
+    let app = &env.app;
+    let users: Vec<_> = ["ro1", "ro2"]
+        .iter()
+        .map(|id| rill_wire::pb::sdkws::UserInfo {
+            user_id: (*id).into(),
+            nickname: (*id).into(),
+            ..Default::default()
+        })
+        .collect();
+    app.user_register(&admin(), rill_wire::pb::user::UserRegisterReq { users })
+        .await?;
+    let conv = rill_core::conversation::single("ro1", "ro2");
+    let set = |opt: i32| pb::SetConversationsReq {
+        user_i_ds: vec!["ro2".into()],
+        conversation: Some(pb::ConversationReq {
+            conversation_id: conv.clone(),
+            conversation_type: 1,
+            user_id: "ro1".into(),
+            recv_msg_opt: Some(rill_wire::pb::protobuf::Int32Value { value: opt }),
+            ..Default::default()
+        }),
+    };
+    let text = |n: u32| rill_wire::pb::sdkws::MsgData {
+        send_id: "ro1".into(),
+        recv_id: "ro2".into(),
+        client_msg_id: format!("ro-{n}"),
+        session_type: 1,
+        msg_from: 100,
+        content_type: 101,
+        content: b"{\"content\":\"hi\"}".to_vec(),
+        create_time: rill_core::now_ms(),
+        ..Default::default()
+    };
+
+    app.set_conversations(&user("ro2"), set(1)).await?;
+    // The send path caches options for up to 2 s.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let err = app.send_message(&user("ro1"), text(1)).await.unwrap_err();
+    assert_eq!(err.code(), ErrCode::Args);
+    assert_eq!(
+        app.log().max_seq(&conv).await?,
+        0,
+        "a refused send stores nothing"
+    );
+
+    app.set_conversations(&user("ro2"), set(0)).await?;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    app.send_message(&user("ro1"), text(2)).await?;
+    assert_eq!(app.log().max_seq(&conv).await?, 1);
+    Ok(())
+}

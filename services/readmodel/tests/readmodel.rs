@@ -171,33 +171,63 @@ async fn a_mongo_outage_delays_projections_but_they_converge() -> anyhow::Result
     })
     .await?;
 
+    // The senders and receivers exist, and the send path's user cache (Redis) knows them.
+    let admin = rill_app::Caller {
+        user_id: "imAdmin".into(),
+        platform_id: 10,
+        is_admin: true,
+    };
+    let ids: Vec<String> = (0..20)
+        .flat_map(|i| {
+            let (_, a, b) = pair(i);
+            [a, b]
+        })
+        .collect();
+    let users = ids
+        .iter()
+        .map(|id| rill_wire::pb::sdkws::UserInfo {
+            user_id: id.clone(),
+            nickname: id.clone(),
+            ..Default::default()
+        })
+        .collect();
+    env.app
+        .user_register(&admin, rill_wire::pb::user::UserRegisterReq { users })
+        .await?;
+    env.app.user_briefs(&ids).await?;
+
     mongo.stop().await?;
-    // Sends only need Redis: all 1,000 appends succeed while Mongo is down.
+    // Sends only need Redis: all 1,000 sends through the front doors' command succeed while
+    // Mongo is down.
     let mut appended = 0;
     for round in 0..50 {
         for i in 0..20 {
             let (conv, a, b) = pair(i);
             let n = 10 + round;
             let (send, recv) = if n % 3 == 2 { (&b, &a) } else { (&a, &b) };
-            let msg = rill_core::Message {
+            let caller = rill_app::Caller {
+                user_id: send.clone(),
+                platform_id: 3,
+                is_admin: false,
+            };
+            let msg = rill_wire::pb::sdkws::MsgData {
                 send_id: send.clone(),
                 recv_id: recv.clone(),
                 client_msg_id: format!("{conv}-{n}"),
                 session_type: 1,
+                msg_from: 100,
                 content_type: 101,
                 content: format!("{{\"content\":\"hello {n}\"}}").into_bytes(),
-                send_time: 1_700_000_000_000 + n as i64,
-                status: 2,
+                create_time: 1_700_000_000_000 + n as i64,
                 ..Default::default()
             };
-            let env_msg = rill_log::Envelope::new(rill_log::Event::Message(msg));
-            let a = env
-                .log
-                .append(&conv, &format!("{conv}-{n}"), &env_msg)
-                .await?;
-            assert_eq!(a.seq, n as i64 + 1);
+            env.app.send_message(&caller, msg).await?;
             appended += 1;
         }
+    }
+    for i in 0..20 {
+        let (conv, _, _) = pair(i);
+        assert_eq!(env.log.max_seq(&conv).await?, 60, "{conv}");
     }
     assert_eq!(appended, 1000);
     tokio::time::sleep(Duration::from_secs(3)).await;

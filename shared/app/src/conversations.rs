@@ -370,6 +370,10 @@ impl App {
                 self.publish_changes(user, &[(conv.conversation_id.clone(), kind)])
                     .await?;
             }
+            // The send path reads receive options from Redis only (see recv_opts).
+            if let Some(opt) = fields.recv_msg_opt {
+                self.set_recv_opt(user, &conv.conversation_id, opt).await?;
+            }
         }
         if let Some(private) = &conv.is_private_chat
             && conv.conversation_type != session::READ_GROUP

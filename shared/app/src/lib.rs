@@ -10,6 +10,7 @@ pub mod friends;
 pub mod groups;
 pub mod pull;
 pub mod read;
+pub mod recv_opts;
 pub mod revoke;
 pub mod send;
 pub mod seqs;

@@ -242,21 +242,8 @@ impl App {
         if let Some(v) = cache::get(&key) {
             return Ok(v);
         }
-        // Sends need only Redis: with Mongo unreachable the receiver's per-conversation option
-        // is unknown and the message is delivered as with the default (receive).
-        let opt = match rill_store::conversations::get(
-            self.store().database(),
-            owner,
-            conversation_id,
-        )
-        .await
-        {
-            Ok(row) => row.map(|r| r.recv_msg_opt),
-            Err(e) => {
-                tracing::warn!(owner, conversation_id, error = %e, "receive option unknown (MongoDB); sending");
-                return Ok(None);
-            }
-        };
+        // Redis only (written through by set_conversations): sends must not wait on Mongo.
+        let opt = self.recv_opt(owner, conversation_id).await?;
         cache::put(key, opt);
         Ok(opt)
     }
