@@ -93,6 +93,9 @@ pub struct SendReport {
     /// projections were not checked or did not drain within --drain).
     pub end_to_end_time: Option<Duration>,
     pub projections_checked: bool,
+    /// When projections did not drain: entries left, and how fast the backlog shrank while
+    /// waiting (entries/s over all groups).
+    pub backlog_left: Option<(u64, f64)>,
     pub ack: Summary,
     pub delivery: Summary,
 }
@@ -129,6 +132,14 @@ impl SendReport {
                 "; INCOMPLETE: sent {} acked {} delivered {}",
                 self.sent, self.acked, self.delivered
             )
+        };
+        let incomplete = match self.backlog_left {
+            Some((left, rate)) => format!(
+                "{incomplete}; projections NOT drained: {} entries left, draining at {}/s",
+                thousands(left as f64),
+                thousands(rate)
+            ),
+            None => incomplete,
         };
         match self.rate_target {
             None => {
@@ -215,7 +226,14 @@ impl fmt::Display for SendReport {
                 self.sustained_rate(),
                 t.as_secs_f64()
             ),
-            (true, None) => writeln!(f, "  projections did NOT drain within the drain timeout"),
+            (true, None) => match self.backlog_left {
+                Some((left, rate)) => writeln!(
+                    f,
+                    "  projections did NOT drain within the drain timeout: {left} entries left (all groups), \
+                     shrinking at {rate:.0}/s while waiting"
+                ),
+                None => writeln!(f, "  projections did NOT drain within the drain timeout"),
+            },
             (false, _) => writeln!(f, "  projections not checked (no --redis)"),
         }
     }
@@ -444,15 +462,24 @@ pub async fn run(target: &Target, args: &SendArgs) -> anyhow::Result<SendReport>
     }
     let last_delivery =
         stats::epoch() + Duration::from_nanos(state.last_delivery.load(Ordering::Relaxed));
-    let (projections_checked, drained_at) = match &target.redis_url {
+    let (projections_checked, drained_at, backlog_left) = match &target.redis_url {
         Some(url) => {
             let mut p = Projections::connect(url, &target.topology, &target.groups).await?;
             let left = drain_deadline
                 .saturating_duration_since(Instant::now())
                 .max(Duration::from_secs(1));
-            (true, p.wait_drained(left).await?)
+            let (b0, t0) = (p.backlog().await?, Instant::now());
+            let drained = p.wait_drained(left).await?;
+            let backlog_left = match drained {
+                Some(_) => None,
+                None => {
+                    let b1 = p.backlog().await?;
+                    Some((b1, per_sec(b0.saturating_sub(b1), t0.elapsed())))
+                }
+            };
+            (true, drained, backlog_left)
         }
-        None => (false, None),
+        None => (false, None, None),
     };
     progress.finish();
     state.tally.stopping.store(true, Ordering::Relaxed);
@@ -488,6 +515,7 @@ pub async fn run(target: &Target, args: &SendArgs) -> anyhow::Result<SendReport>
         deliver_time,
         end_to_end_time,
         projections_checked,
+        backlog_left,
         ack: state.ack.summary(),
         delivery: state.delivery.summary(),
     })

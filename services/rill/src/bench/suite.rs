@@ -63,40 +63,24 @@ pub async fn run(target: &Target, a: &SuiteArgs) -> anyhow::Result<Vec<Row>> {
         }
     };
 
+    // Order: what needs an idle server first. The max-throughput runs come last because their
+    // projection backlog (Mongo) keeps the machine busy long after they stop.
     let base = SendArgs {
         users: a.send_users,
         senders: a.send_senders,
         ..SendArgs::default()
     };
-    let mut sends = vec![SendArgs {
-        messages: a.send_messages,
-        ..base.clone()
-    }];
-    if a.json_messages > 0 {
-        sends.push(SendArgs {
-            messages: a.json_messages,
-            codec: Codec::Json,
-            ..base.clone()
-        });
-    }
+    let mut latency = Vec::new();
     if a.latency_rate > 0 {
         let messages = (a.latency_rate as f64 * a.latency_duration.as_secs_f64()) as u64;
-        sends.push(SendArgs {
+        latency.push(SendArgs {
             messages,
             rate: a.latency_rate,
             duration: a.latency_duration + Duration::from_secs(5),
             ..base.clone()
         });
     }
-    for s in &sends {
-        match send::run(target, s).await {
-            Ok(r) => {
-                println!("{r}");
-                rows.extend(r.rows(ceiling));
-            }
-            Err(e) => rows.push(failed(&format!("send {}", s.codec.name()), &e)),
-        }
-    }
+    run_sends(target, &latency, ceiling, &mut rows).await;
 
     if a.fanout_members > 0 {
         let f = FanoutArgs {
@@ -131,7 +115,32 @@ pub async fn run(target: &Target, a: &SuiteArgs) -> anyhow::Result<Vec<Row>> {
             Err(e) => rows.push(failed(&format!("connections ({})", a.connections), &e)),
         }
     }
+
+    let mut max = vec![SendArgs {
+        messages: a.send_messages,
+        ..base.clone()
+    }];
+    if a.json_messages > 0 {
+        max.push(SendArgs {
+            messages: a.json_messages,
+            codec: Codec::Json,
+            ..base.clone()
+        });
+    }
+    run_sends(target, &max, ceiling, &mut rows).await;
     Ok(rows)
+}
+
+async fn run_sends(target: &Target, sends: &[SendArgs], ceiling: Option<f64>, rows: &mut Vec<Row>) {
+    for s in sends {
+        match send::run(target, s).await {
+            Ok(r) => {
+                println!("{r}");
+                rows.extend(r.rows(ceiling));
+            }
+            Err(e) => rows.push(failed(&format!("send {}", s.codec.name()), &e)),
+        }
+    }
 }
 
 fn failed(scenario: &str, e: &anyhow::Error) -> Row {
