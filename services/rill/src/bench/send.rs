@@ -168,7 +168,7 @@ impl SendReport {
                     Row::new(
                         format!("{name} @ {}/s", thousands(r as f64)),
                         format!(
-                            "send→delivered p50 {} p99 {} max {} ms; send→ack p99 {} ms; {} msg/s{incomplete}",
+                            "send→delivered p50 {} p99 {} max {} ms; send→ack p99 {} ms; {} msg/s end to end{incomplete}",
                             stats::fmt_ms(self.delivery.p50_ms),
                             stats::fmt_ms(self.delivery.p99_ms),
                             stats::fmt_ms(self.delivery.max_ms),
