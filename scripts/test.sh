@@ -2,8 +2,10 @@
 # Every check CI runs: installs what is missing, then fmt, clippy, and the whole test suite
 # (unit, integration and end-to-end) with nextest's `ci` profile.
 #
-# Env: RILL_TEST_SHARED_MONGO=0 makes every test process start its own Mongo-wire server instead
-# of sharing the one started here (MONGODB_URI, if already set, is used as it is).
+# Env: RILL_TEST_SHARED_MONGO=1 makes every test process share one Mongo-wire server started here
+# instead of starting its own (MONGODB_URI, if already set, is used as it is). Off by default:
+# the Python SecantusDB sweeps every collection of every database under one global lock, so a
+# server shared by the whole run slows down as tests add databases, until tests time out.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -44,7 +46,7 @@ fi
 section "build tests"
 cargo nextest run --workspace --profile ci --no-run
 
-if [ -z "${MONGODB_URI:-}" ] && [ "${RILL_TEST_SHARED_MONGO:-1}" != 0 ]; then
+if [ -z "${MONGODB_URI:-}" ] && [ "${RILL_TEST_SHARED_MONGO:-0}" = 1 ]; then
   section "shared Mongo-wire server for the test run"
   # One server for every test process (each test uses its own database); tests that stop and
   # start a server use MongoServer::start_private() and get their own.

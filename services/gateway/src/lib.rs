@@ -224,11 +224,18 @@ async fn ws_handler(
     upgrade
         .max_message_size(limit)
         .max_frame_size(limit)
+        // tungstenite zero-fills its whole read buffer on the first read (128 KiB by default),
+        // which dominated the memory of an idle connection; frames are small (≤ 51,200 bytes)
+        // and the buffer still grows for a large one.
+        .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
             // Tracked so shutdown can wait for every connection to close.
             let _ = tracker.spawn(conn::serve(hub, socket, params)).await;
         })
 }
+
+/// Initial per-connection read buffer.
+const READ_BUFFER_BYTES: usize = 4096;
 
 /// The token must be valid and belong to the connecting user and platform.
 async fn authenticate(hub: &Hub, p: &ConnParams) -> Result<(), Refusal> {
