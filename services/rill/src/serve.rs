@@ -133,9 +133,16 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
     // Indexes are created in the background: the front doors must start while Mongo is down.
     {
         let store = app.store().clone();
+        let token = shutdown.clone();
         tracker.spawn(async move {
-            if let Err(e) = store.ensure_indexes().await {
-                tracing::warn!(error = %e, "creating MongoDB indexes failed; projections will retry on use");
+            // Cancellable: a slow or unreachable Mongo must not hold up shutdown.
+            tokio::select! {
+                _ = token.cancelled() => {}
+                result = store.ensure_indexes() => {
+                    if let Err(e) = result {
+                        tracing::warn!(error = %e, "creating MongoDB indexes failed; projections will retry on use");
+                    }
+                }
             }
         });
     }
