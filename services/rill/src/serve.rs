@@ -130,12 +130,16 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
         tracker: tracker.clone(),
     };
 
-    // Indexes are created in the background: the front doors must start while Mongo is down.
-    {
+    // Indexes (and with them the collections) are created before any service touches Mongo:
+    // concurrent implicit collection creation livelocks the Python Mongo-wire test server, and
+    // a real mongod is happier too. The front doors must start while Mongo is down, so after a
+    // bounded wait this goes on in the background (cancellable by shutdown).
+    let indexed = tokio::time::timeout(INDEX_WAIT, app.store().ensure_indexes()).await;
+    if !matches!(indexed, Ok(Ok(()))) {
+        tracing::warn!("MongoDB indexes not created yet; retrying in the background");
         let store = app.store().clone();
         let token = shutdown.clone();
         tracker.spawn(async move {
-            // Cancellable: a slow or unreachable Mongo must not hold up shutdown.
             tokio::select! {
                 _ = token.cancelled() => {}
                 result = store.ensure_indexes() => {
@@ -248,6 +252,9 @@ async fn ensure_seq_floors(app: &App) {
     }
     tracing::info!(conversations = floors.len(), moved, "seq floor check done");
 }
+
+/// How long start-up waits for MongoDB indexes before going on without them.
+const INDEX_WAIT: Duration = Duration::from_secs(10);
 
 fn report<E: std::fmt::Display>(name: &str, result: Result<(), E>, shutdown: &CancellationToken) {
     match result {
