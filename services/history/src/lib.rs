@@ -6,9 +6,7 @@
 
 pub mod projection;
 
-use rill_log::{BatchOutcome, ConsumerOptions, Handler, LogEntry};
-use rill_store::retry::{Backoff, is_transient};
-use std::time::Duration;
+use rill_log::{ConsumerOptions, LogEntry};
 use tokio_util::sync::CancellationToken;
 
 pub use projection::{Report, project};
@@ -38,88 +36,42 @@ pub async fn run_with(
     shutdown: CancellationToken,
     options: ConsumerOptions,
 ) -> Result<(), Error> {
-    let handler = HistoryHandler::new(app.store().database().clone(), shutdown.clone());
+    let handler = HistoryHandler::new(
+        Projection::new(app.store().database().clone()),
+        shutdown.clone(),
+    );
     rill_log::run_consumer_with(app.log(), GROUP, &consumer, handler, shutdown, options).await?;
     Ok(())
 }
 
-/// Whole-batch errors that are not an outage are retried this often before the batch is
-/// reported failed (then the runtime's delivery count decides about dead letters).
-const OTHER_ERROR_ATTEMPTS: u32 = 3;
+/// The worker's handler: this projection under the shared outage-tolerant runtime.
+pub type HistoryHandler = rill_app::projection::OutageTolerant<Projection>;
 
-/// The consumer-group handler: projects a batch, and waits out a Mongo outage instead of
-/// failing entries (so a long outage never dead-letters anything).
-pub struct HistoryHandler {
+/// This crate's projection as the shared handler runs it.
+pub struct Projection {
     db: mongodb::Database,
-    shutdown: CancellationToken,
-    max_backoff: Duration,
 }
 
-impl HistoryHandler {
-    pub fn new(db: mongodb::Database, shutdown: CancellationToken) -> Self {
-        Self {
-            db,
-            shutdown,
-            max_backoff: Duration::from_secs(5),
-        }
-    }
-
-    /// After repeated whole-batch failures that are not an outage: each entry on its own, so
-    /// only the entries that really cannot be projected are reported failed.
-    async fn one_by_one(&self, batch: &[LogEntry]) -> BatchOutcome {
-        let mut failed = Vec::new();
-        for (i, entry) in batch.iter().enumerate() {
-            match project(&self.db, std::slice::from_ref(entry)).await {
-                Ok(r) => failed.extend(r_failed(&r).into_iter().map(|why| (i, why))),
-                Err(e) => failed.push((i, e.to_string())),
-            }
-        }
-        BatchOutcome { failed }
+impl Projection {
+    pub fn new(db: mongodb::Database) -> Self {
+        Self { db }
     }
 }
 
-impl Handler for HistoryHandler {
-    async fn handle(&self, batch: &[LogEntry]) -> BatchOutcome {
-        let mut backoff = Backoff::new(self.max_backoff);
-        let mut other_errors = 0;
-        loop {
-            let error = match project(&self.db, batch).await {
-                Ok(report) => {
-                    metrics::counter!("rill_history_inserted_total")
-                        .increment(report.inserted as u64);
-                    metrics::counter!("rill_history_duplicates_total")
-                        .increment(report.duplicates as u64);
-                    for (i, why) in &report.failed {
-                        tracing::error!(id = %batch[*i].id, conversation = %batch[*i].conversation_id, seq = batch[*i].seq, why, "message not storable");
-                    }
-                    return BatchOutcome {
-                        failed: report.failed,
-                    };
-                }
-                Err(e) => e,
-            };
-            if is_transient(&error) {
-                metrics::counter!("rill_projection_outage_retries_total", "group" => GROUP)
-                    .increment(1);
-                tracing::warn!(error = %error, entries = batch.len(), "mongo unavailable; holding the batch and retrying");
-            } else {
-                other_errors += 1;
-                tracing::error!(error = %error, attempt = other_errors, "history batch failed");
-                if other_errors >= OTHER_ERROR_ATTEMPTS {
-                    return self.one_by_one(batch).await;
-                }
-            }
-            tokio::select! {
-                _ = self.shutdown.cancelled() => {
-                    // Left pending: redelivered after restart, not a data failure.
-                    return BatchOutcome::all_failed(batch.len(), "shut down while waiting for mongo");
-                }
-                _ = tokio::time::sleep(backoff.next_delay()) => {}
-            }
-        }
-    }
-}
+impl rill_app::projection::MongoProjection for Projection {
+    const GROUP: &'static str = GROUP;
 
-fn r_failed(r: &Report) -> Vec<String> {
-    r.failed.iter().map(|(_, why)| why.clone()).collect()
+    async fn project(
+        &self,
+        batch: &[LogEntry],
+    ) -> Result<Vec<(usize, String)>, rill_store::StoreError> {
+        let report = project(&self.db, batch).await?;
+        metrics::counter!("rill_history_inserted_total").increment(report.inserted as u64);
+        metrics::counter!("rill_history_duplicates_total").increment(report.duplicates as u64);
+        for (i, why) in &report.failed {
+            let e = &batch[*i];
+            tracing::error!(id = %e.id, conversation = %e.conversation_id, seq = e.seq, why, "message not storable");
+        }
+        Ok(report.failed)
+    }
 }

@@ -8,6 +8,7 @@ pub mod conversations;
 pub mod error;
 pub mod friends;
 pub mod groups;
+pub mod projection;
 pub mod pull;
 pub mod read;
 pub mod recv_opts;
