@@ -37,10 +37,7 @@ pub async fn run_with(
     shutdown: CancellationToken,
     options: ConsumerOptions,
 ) -> Result<(), Error> {
-    let handler = ReadModelHandler::new(
-        Projection::new(app.store().database().clone()),
-        shutdown.clone(),
-    );
+    let handler = ReadModelHandler::new(Projection::new(app.clone()), shutdown.clone());
     rill_log::run_consumer_with(app.log(), GROUP, &consumer, handler, shutdown, options).await?;
     Ok(())
 }
@@ -48,14 +45,16 @@ pub async fn run_with(
 /// The worker's handler: this projection under the shared outage-tolerant runtime.
 pub type ReadModelHandler = rill_app::projection::OutageTolerant<Projection>;
 
-/// This crate's projection as the shared handler runs it.
+/// This crate's projection as the shared handler runs it: chat messages into the read model,
+/// and entity events (relations, groups) applied again, idempotently, after the request that
+/// appended them (which covers a request that died between its append and its apply).
 pub struct Projection {
-    db: mongodb::Database,
+    app: rill_app::App,
 }
 
 impl Projection {
-    pub fn new(db: mongodb::Database) -> Self {
-        Self { db }
+    pub fn new(app: rill_app::App) -> Self {
+        Self { app }
     }
 }
 
@@ -66,9 +65,24 @@ impl rill_app::projection::MongoProjection for Projection {
         &self,
         batch: &[LogEntry],
     ) -> Result<Vec<(usize, String)>, rill_store::StoreError> {
-        let report = project(&self.db, batch).await?;
+        let report = project(self.app.store().database(), batch).await?;
+        let mut failed = Vec::new();
+        for (i, entry) in batch.iter().enumerate() {
+            let rill_log::Event::Entity(event) = &entry.envelope.event else {
+                continue;
+            };
+            let Some(rev) = rill_core::entity::Rev::from_entry_id(&entry.id) else {
+                failed.push((i, format!("entry id {} is not a rev", entry.id)));
+                continue;
+            };
+            match self.app.apply_entity_event(event, &rev).await {
+                Ok(()) => metrics::counter!("rill_readmodel_entity_events_total").increment(1),
+                Err(rill_app::AppError::Store(e)) => return Err(e),
+                Err(e) => failed.push((i, e.to_string())),
+            }
+        }
         metrics::counter!("rill_readmodel_messages_total").increment(report.messages as u64);
         metrics::counter!("rill_readmodel_rows_created_total").increment(report.created as u64);
-        Ok(Vec::new())
+        Ok(failed)
     }
 }

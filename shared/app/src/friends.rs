@@ -24,6 +24,13 @@ fn owner(caller: &Caller, user_id: &str, what: &str) -> Result<(), AppError> {
 }
 
 impl App {
+    /// Called after any friend or black row of these (owner, other) pairs was applied (cache
+    /// invalidation hook of `App::commit`).
+    pub async fn relations_changed(&self, pairs: &[(&str, &str)]) -> Result<(), AppError> {
+        let _ = pairs;
+        Ok(())
+    }
+
     /// `/friend/get_incremental_friends`. Empty until the friends issue.
     pub async fn get_incremental_friends(
         &self,

@@ -5,9 +5,12 @@
 pub mod auth;
 pub mod config;
 pub mod conversations;
+pub mod entities;
 pub mod error;
 pub mod friends;
 pub mod groups;
+pub mod membership;
+pub mod notify;
 pub mod projection;
 pub mod pull;
 pub mod read;

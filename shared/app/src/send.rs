@@ -172,12 +172,21 @@ impl App {
 
     /// Sends a message the server itself composed (notifications): no sender or receiver
     /// checks, the server fields filled as for any send.
-    pub async fn send_system_message(&self, mut msg: MsgData) -> Result<SendMsgResp, AppError> {
+    pub async fn send_system_message(&self, msg: MsgData) -> Result<SendMsgResp, AppError> {
+        Ok(self.send_system_message_seq(msg).await?.0)
+    }
+
+    /// [`send_system_message`](Self::send_system_message), also returning the seq the log
+    /// assigned (`None` for an online-only message).
+    pub async fn send_system_message_seq(
+        &self,
+        mut msg: MsgData,
+    ) -> Result<(SendMsgResp, Option<i64>), AppError> {
         if msg.msg_from == 0 {
             msg.msg_from = msg_from::SYSTEM;
         }
         encapsulate(&mut msg);
-        self.store_or_push(msg).await
+        self.store_or_push_seq(msg).await
     }
 
     /// Single-chat rules: admins and notification content types skip them; the receiver must
@@ -265,6 +274,14 @@ impl App {
 
     /// Appends a validated, encapsulated message; online-only messages are pushed directly.
     async fn store_or_push(&self, msg: MsgData) -> Result<SendMsgResp, AppError> {
+        Ok(self.store_or_push_seq(msg).await?.0)
+    }
+
+    /// [`store_or_push`](Self::store_or_push) with the assigned seq (`None`: online only).
+    async fn store_or_push_seq(
+        &self,
+        msg: MsgData,
+    ) -> Result<(SendMsgResp, Option<i64>), AppError> {
         let stored: Message = msg.clone().into();
         let conversation_id = stored
             .conversation_id()
@@ -278,7 +295,7 @@ impl App {
             };
             self.deliver_online(std::slice::from_ref(&out)).await?;
             metrics::counter!("rill_messages_sent_total", "stored" => "false").increment(1);
-            return Ok(ack(&msg));
+            return Ok((ack(&msg), None));
         }
         // The trace context rides in the entry, so the workers' spans join the sender's trace.
         let (traceparent, tracestate) = rill_telemetry::current_trace_context();
@@ -293,9 +310,10 @@ impl App {
         metrics::counter!("rill_messages_sent_total", "stored" => "true").increment(1);
         if appended.duplicate {
             metrics::counter!("rill_messages_duplicate_sends_total").increment(1);
-            return Ok(self.first_ack(&conversation_id, appended.seq, &msg).await);
+            let first = self.first_ack(&conversation_id, appended.seq, &msg).await;
+            return Ok((first, Some(appended.seq)));
         }
-        Ok(ack(&msg))
+        Ok((ack(&msg), Some(appended.seq)))
     }
 
     /// The ack of the first send of a retried clientMsgID (from the hot window, else history);

@@ -5,6 +5,7 @@
 
 pub mod code;
 pub mod conversation;
+pub mod entity;
 pub mod message;
 pub mod options;
 pub mod platform;

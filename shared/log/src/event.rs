@@ -2,6 +2,7 @@
 //! Old versions must stay decodable: see the golden files under `tests/golden/`.
 
 use rill_core::Message;
+use rill_core::entity::EntityEvent;
 use serde::{Deserialize, Serialize};
 
 /// The schema version written by this build.
@@ -20,6 +21,11 @@ pub struct TraceContext {
 pub enum Event {
     /// A chat message stored in its conversation with a seq.
     Message(Message),
+    /// A relation or group change (friends, blacks, requests, groups, members). Appended to
+    /// the partition log only (no conversation stream, no seq) under the key of the pair or
+    /// group it concerns, so all changes of one entity keep their order. Added in schema
+    /// version 1 as a new variant: older readers never see it.
+    Entity(EntityEvent),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,6 +63,7 @@ impl Envelope {
     pub fn set_seq(&mut self, seq: i64) {
         match &mut self.event {
             Event::Message(m) => m.seq = seq,
+            Event::Entity(_) => {}
         }
     }
 }

@@ -186,6 +186,29 @@ impl Log {
         })
     }
 
+    /// Appends an entity event (relation or group change) to the partition log of `key` (the
+    /// `si_` id of a pair, the `sg_` id of a group), without a conversation stream or seq.
+    /// Returns the entry id, whose order is the change's [`rill_core::entity::Rev`]. Not
+    /// retried on an ambiguous connection error: the caller reports the failure.
+    pub async fn append_entity(&self, key: &str, envelope: &Envelope) -> Result<String, LogError> {
+        let started = Instant::now();
+        let bytes = envelope.encode()?;
+        let p = self.keys.partition_of(key);
+        let mut cmd = redis::cmd("XADD");
+        cmd.arg(self.partition_log(p))
+            .arg("*")
+            .arg("c")
+            .arg(key)
+            .arg("s")
+            .arg(0)
+            .arg("e")
+            .arg(&bytes);
+        let id: String = self.call(&cmd, false).await?;
+        metrics::histogram!("rill_log_append_entity_seconds")
+            .record(started.elapsed().as_secs_f64());
+        Ok(id)
+    }
+
     /// The last seq of a conversation (0 when it has none). Read from the stream's
     /// last-generated-id, so it stays right after the hot window is trimmed.
     pub async fn max_seq(&self, conversation_id: &str) -> Result<i64, LogError> {

@@ -54,7 +54,9 @@ async fn concurrent_appends_get_gapless_seqs() {
         for (entry, (seq, id)) in stored.iter().zip(&seqs) {
             assert_eq!(entry.seq, *seq);
             assert_eq!(text_of(&entry.envelope), *id);
-            let Event::Message(m) = &entry.envelope.event;
+            let Event::Message(m) = &entry.envelope.event else {
+                panic!("not a message");
+            };
             assert_eq!(m.seq, *seq, "reader fills the seq in");
         }
     }

@@ -2,6 +2,7 @@
 //! Each module owns one collection and its invariants.
 
 pub mod conversations;
+pub mod entities;
 pub mod error;
 pub mod messages;
 pub mod retry;
@@ -40,6 +41,7 @@ impl Store {
         users::ensure_indexes(&self.db).await?;
         messages::ensure_indexes(&self.db).await?;
         conversations::ensure_indexes(&self.db).await?;
+        entities::ensure_indexes(&self.db).await?;
         Ok(())
     }
 }

@@ -19,6 +19,17 @@ use std::collections::BTreeMap;
 
 /// The conversation version log collection.
 pub const CONVERSATIONS: &str = "conversation_versions";
+/// Per user: their friends (element: friend's user id).
+pub const FRIENDS: &str = "friend_versions";
+/// Per user: their blacklist (element: blocked user id).
+pub const BLACKS: &str = "black_versions";
+/// Per user: the groups they joined (element: group id).
+pub const JOINED_GROUPS: &str = "join_group_versions";
+/// Per group: its members (element: user id; [`GROUP_INFO_ELEMENT`] for the group's own fields).
+pub const GROUP_MEMBERS: &str = "group_member_versions";
+/// The element of a group-member log that stands for the group's own fields (OpenIM uses the
+/// empty id, which cannot be a MongoDB field name).
+pub const GROUP_INFO_ELEMENT: &str = "#group";
 /// OpenIM answers at most this many changes per incremental call; more means `full`.
 pub const SYNC_LIMIT: usize = 200;
 /// The version a new log starts at.
@@ -226,6 +237,92 @@ impl VersionLog {
             }
             // Another writer moved the version between our read and our write: read again.
             // Back off a little after a few collisions so hot owners do not spin.
+            if attempt > 3 {
+                tokio::time::sleep(std::time::Duration::from_millis(u64::from(attempt.min(50))))
+                    .await;
+            }
+        }
+    }
+
+    /// [`record`](Self::record) for an entity event of order `rev`: elements whose last
+    /// recorded change came from `rev` or a later event are left alone, so re-applying an
+    /// event (the readmodel worker after the request) records nothing twice and an old event
+    /// never hides a newer change. Returns the head.
+    pub async fn record_at(
+        &self,
+        owner: &str,
+        changes: &[(String, ChangeKind)],
+        rev: &str,
+    ) -> Result<Head, StoreError> {
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let mut projection = doc! { "_id": 1, "version": 1 };
+            for (id, _) in changes {
+                projection.insert(format!("logs.{}", encode_key(id)), 1);
+            }
+            let existing = self
+                .coll
+                .find_one(doc! { "d_id": owner })
+                .projection(projection)
+                .await?;
+            let Some(d) = existing else {
+                let mut logs = Document::new();
+                for (id, kind) in changes {
+                    logs.insert(
+                        encode_key(id),
+                        doc! { "s": *kind as i32, "v": FIRST_VERSION as i64, "r": rev },
+                    );
+                }
+                if let Some(h) = self.create(owner, logs).await? {
+                    return Ok(h);
+                }
+                continue;
+            };
+            let oid = d
+                .get_object_id("_id")
+                .map_err(|e| StoreError::Bson(e.to_string()))?;
+            let current = as_u64(d.get("version"));
+            let logs = d.get_document("logs").ok();
+            let due: Vec<&(String, ChangeKind)> = changes
+                .iter()
+                .filter(|(id, _)| {
+                    let seen = logs
+                        .and_then(|l| l.get_document(encode_key(id)).ok())
+                        .and_then(|e| e.get_str("r").ok());
+                    seen.is_none_or(|r| r < rev)
+                })
+                .collect();
+            if due.is_empty() {
+                return Ok(Head {
+                    id: oid.to_hex(),
+                    version: current,
+                });
+            }
+            let next = current + 1;
+            let mut set = doc! {
+                "version": next as i64,
+                "last_update": bson::DateTime::now(),
+            };
+            for (id, kind) in due {
+                set.insert(
+                    format!("logs.{}", encode_key(id)),
+                    doc! { "s": *kind as i32, "v": next as i64, "r": rev },
+                );
+            }
+            let r = self
+                .coll
+                .update_one(
+                    doc! { "_id": oid, "version": current as i64 },
+                    doc! { "$set": set },
+                )
+                .await?;
+            if r.matched_count == 1 {
+                return Ok(Head {
+                    id: oid.to_hex(),
+                    version: next,
+                });
+            }
             if attempt > 3 {
                 tokio::time::sleep(std::time::Duration::from_millis(u64::from(attempt.min(50))))
                     .await;

@@ -32,5 +32,6 @@ pub fn message(conversation: &str, client_msg_id: &str, text: &str) -> Envelope 
 pub fn text_of(e: &Envelope) -> String {
     match &e.event {
         Event::Message(m) => String::from_utf8_lossy(&m.content).into_owned(),
+        Event::Entity(e) => format!("entity event with {} changes", e.changes.len()),
     }
 }
