@@ -1,4 +1,4 @@
-//! Group queries the SDKs make at every login.
+//! Group queries the SDKs make at every login (owned by GROUPS-QUERY).
 //!
 //! EMPTY UNTIL THE GROUPS ISSUE: no groups exist yet, so a user has joined none, every group
 //! id is unknown (and dropped from lookups, as OpenIM drops unknown ids), and the incremental
