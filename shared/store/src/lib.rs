@@ -4,8 +4,8 @@
 pub mod conversations;
 pub mod entities;
 pub mod error;
-pub mod groups;
 pub mod friends;
+pub mod groups;
 pub mod messages;
 pub mod retry;
 pub mod users;
