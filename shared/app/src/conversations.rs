@@ -399,6 +399,32 @@ impl App {
                         .await?;
                 }
             }
+            // OpenIM sends 1701 from each listed user to the conversation's userID (stored as
+            // a chat tip: isSendMsg is on for conversationSetPrivate).
+            for user in &users {
+                let tips = rill_wire::pb::sdkws::ConversationSetPrivateTips {
+                    recv_id: conv.user_id.clone(),
+                    send_id: user.clone(),
+                    is_private: private.is_private_chat.unwrap_or_default(),
+                    conversation_id: conv.conversation_id.clone(),
+                };
+                let target = if conv.user_id.is_empty() {
+                    crate::notify::Target::User(user)
+                } else {
+                    crate::notify::Target::User(&conv.user_id)
+                };
+                let notice = crate::notify::Notice {
+                    content_type: content::CONVERSATION_PRIVATE_CHAT,
+                    send_id: user,
+                    target,
+                    tips: &tips,
+                    extra_recipients: &[],
+                    send_message: None,
+                };
+                if let Err(e) = self.notify(notice).await {
+                    tracing::warn!(user, error = %e, "private-chat notification not sent");
+                }
+            }
         }
         Ok(pb::SetConversationsResp {})
     }

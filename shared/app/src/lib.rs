@@ -3,6 +3,7 @@
 //! methods in its own file; the services call only these, never Redis or Mongo directly.
 
 pub mod auth;
+pub mod clear;
 pub mod config;
 pub mod conversations;
 pub mod entities;

@@ -34,6 +34,11 @@ pub mod content {
     pub const NOTIFICATION_BEGIN: i32 = 1000;
     pub const NOTIFICATION_END: i32 = 5000;
     pub const CONVERSATION_CHANGE: i32 = 1300;
+    pub const CONVERSATION_PRIVATE_CHAT: i32 = 1701;
+    pub const CONVERSATION_UNREAD: i32 = 1702;
+    pub const CLEAR_CONVERSATION: i32 = 1703;
+    pub const CONVERSATION_DELETE: i32 = 1704;
+    pub const DELETE_MSGS_NOTIFICATION: i32 = 2102;
     pub const MSG_REVOKE_NOTIFICATION: i32 = 2101;
     pub const HAS_READ_RECEIPT: i32 = 2200;
 

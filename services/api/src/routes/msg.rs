@@ -30,6 +30,24 @@ pub fn router() -> Router<crate::ApiState> {
             post(set_conversation_has_read_seq),
         )
         .route("/msg/get_server_time", post(get_server_time))
+        .route("/msg/clear_conversation_msg", post(clear_conversation_msg))
+        .route("/msg/user_clear_all_msg", post(user_clear_all_msg))
+}
+
+async fn clear_conversation_msg(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    ApiJson(req): ApiJson<pb::ClearConversationsMsgReq>,
+) -> ApiResult<pb::ClearConversationsMsgResp> {
+    ok(app.clear_conversation_msg(&caller, req).await?)
+}
+
+async fn user_clear_all_msg(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    ApiJson(req): ApiJson<pb::UserClearAllMsgReq>,
+) -> ApiResult<pb::UserClearAllMsgResp> {
+    ok(app.user_clear_all_msg(&caller, req).await?)
 }
 
 /// HTTP send_msg answers without `modify` unless a webhook changed the message.
