@@ -6,8 +6,11 @@ usage: sdk_core.py CONFIG_JSON
                 "deadline_s": 60, "log_level": 5, "steps": [COMMAND, ...]}
 Commands run in order: first `steps` from the config, then one JSON object per stdin line until
 EOF (then the process exits). Every command prints exactly one result line. Commands:
-  {"op":"login"} {"op":"logout"} {"op":"conversations"} {"op":"exit"}
+  {"op":"login","token":T?} {"op":"logout"} {"op":"conversations"} {"op":"exit"}
   {"op":"send","to":U,"texts":["a","b"],"delay_ms":50}   one result line per text
+  {"op":"send","group":G,"texts":["a"]}                  to a group (recvID "", groupID G)
+  {"op":"call","fn":F,"args":[...]}   any SDK function F(baseCb, opID, args...) listed in FUNCS;
+      a string arg is passed as is, a list/object as its JSON text, an int/bool as a C int
   {"op":"history","conversation":C,"count":20}
   {"op":"mark_read","conversation":C}
   {"op":"revoke","conversation":C,"client_msg_id":M}
@@ -86,6 +89,38 @@ for name, args in (("login", [BASECB, s_, s_, s_]), ("logout", [BASECB, s_]),
                    ("revoke_message", [BASECB, s_, s_, s_])):
     getattr(lib, name).argtypes = args
     getattr(lib, name).restype = None
+# The generic "call" op: SDK functions of the form F(baseCb, opID, args...), with the argument
+# kinds of the official electron wrapper (@openim/electron-client-sdk lib/index.js): s = char*,
+# i = int (the C layer turns ints into Go bools where the Go function takes one).
+FUNCS = {
+    # groups
+    "create_group": "s", "join_group": "ssis", "quit_group": "s", "dismiss_group": "s",
+    "change_group_mute": "si", "change_group_member_mute": "ssi", "set_group_member_info": "s",
+    "get_joined_group_list": "", "get_joined_group_list_page": "ii",
+    "get_specified_groups_info": "s", "set_group_info": "s", "search_groups": "s",
+    "get_group_member_list": "siii", "get_group_member_owner_and_admin": "s",
+    "get_specified_group_members_info": "ss", "kick_group_member": "sss",
+    "transfer_group_owner": "ss", "invite_user_to_group": "sss",
+    "get_group_application_list_as_recipient": "s", "get_group_application_list_as_applicant": "s",
+    "get_group_application_unhandled_count": "s", "accept_group_application": "sss",
+    "refuse_group_application": "sss", "is_join_group": "s", "get_users_in_group": "ss",
+    # friends and blacks
+    "get_specified_friends_info": "si", "get_friend_list": "i", "get_friend_list_page": "iii",
+    "search_friends": "s", "check_friend": "s", "add_friend": "s", "delete_friend": "s",
+    "update_friends": "s", "get_friend_application_list_as_recipient": "s",
+    "get_friend_application_list_as_applicant": "s", "get_friend_application_unhandled_count": "s",
+    "accept_friend_application": "s", "refuse_friend_application": "s", "add_black": "ss",
+    "get_black_list": "", "remove_black": "s",
+    # users and conversations
+    "get_users_info": "s", "get_self_user_info": "", "get_one_conversation": "is",
+    "get_multiple_conversation": "s", "get_total_unread_msg_count": "",
+    "get_all_conversation_list": "", "get_advanced_history_message_list": "s",
+    "mark_conversation_message_as_read": "s",
+}
+KINDS = {"s": s_, "i": C.c_int}
+for name, kinds in FUNCS.items():
+    getattr(lib, name).argtypes = [BASECB, s_] + [KINDS[k] for k in kinds]
+    getattr(lib, name).restype = None
 lib.create_text_message.argtypes = [s_, s_]
 lib.create_text_message.restype = s_
 lib.send_message.argtypes = [SENDCB, s_, s_, s_, s_, s_, C.c_int]
@@ -151,6 +186,22 @@ def call(fn, cb, *args, timeout=20.0):
     return slot["res"]
 
 
+def call_args(fn, args):
+    """C arguments for FUNCS[fn] from the command's JSON args (None when they do not fit)."""
+    kinds = FUNCS.get(fn)
+    if kinds is None or not isinstance(args, list) or len(args) != len(kinds):
+        return None
+    out = []
+    for kind, a in zip(kinds, args):
+        if kind == "i":
+            out.append(int(a))
+        elif isinstance(a, str):
+            out.append(a.encode())
+        else:
+            out.append(json.dumps(a, separators=(",", ":")).encode())
+    return out
+
+
 def result(op, code, msg, data, **extra):
     emit({"kind": "result", "op": op, "code": code, "msg": msg, "data": data, **extra})
 
@@ -163,7 +214,8 @@ def wait_until(pred, timeout):
 def run(cmd):
     op = cmd.get("op")
     if op == "login":
-        code, msg, data = call(lib.login, on_base, cfg["user"].encode(), cfg["token"].encode())
+        token = cmd.get("token") or cfg["token"]  # a fresh token may come with a second login
+        code, msg, data = call(lib.login, on_base, cfg["user"].encode(), token.encode())
         result(op, code, msg, data)
     elif op == "logout":
         result(op, *call(lib.logout, on_base))
@@ -186,8 +238,17 @@ def run(cmd):
             if not m:
                 result(op, -1, "driver: create_text_message returned null", None, text=body)
                 continue
-            code, msg, data = call(lib.send_message, on_send, m, cmd["to"].encode(), b"", b"{}", 0)
+            code, msg, data = call(lib.send_message, on_send, m, cmd.get("to", "").encode(),
+                                   cmd.get("group", "").encode(), b"{}", 0)
             result(op, code, msg, data, text=body)
+    elif op == "call":
+        fn = cmd.get("fn", "")
+        args = call_args(fn, cmd.get("args", []))
+        if args is None:
+            result(op, -1, "driver: unknown function or wrong arguments", None, fn=fn)
+        else:
+            result(op, *call(getattr(lib, fn), on_base, *args,
+                             timeout=float(cmd.get("timeout_s", 20))), fn=fn)
     elif op == "wait_msgs":
         frm, n = cmd["from"], int(cmd["count"])
         ok = wait_until(lambda: len(received.get(frm, ())) >= n, float(cmd.get("timeout_s", 20)))

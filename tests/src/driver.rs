@@ -210,8 +210,20 @@ impl Driver {
         timeout: Duration,
         pred: impl Fn(&Value) -> bool,
     ) -> anyhow::Result<Value> {
+        self.wait_for_from(0, what, timeout, pred).await
+    }
+
+    /// Like `wait_for`, but only lines from index `start` on count (e.g. the events that follow
+    /// a command, when an earlier identical event must not).
+    pub async fn wait_for_from(
+        &mut self,
+        start: usize,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> anyhow::Result<Value> {
         let deadline = Instant::now() + timeout;
-        let mut checked = 0;
+        let mut checked = start.min(self.lines.len());
         loop {
             if let Some(v) = self.lines[checked..].iter().find(|v| pred(v)) {
                 return Ok(v.clone());
@@ -234,16 +246,30 @@ impl Driver {
 
     /// Logs in and waits until the first sync with the server finished.
     pub async fn login(&mut self) -> anyhow::Result<()> {
-        self.call(json!({"op": "login"})).await?;
+        self.login_with(None).await
+    }
+
+    /// Logs in (again, in the same process and local database, after a `logout`), optionally
+    /// with a fresh token, and waits for the sync that follows this login.
+    pub async fn login_with(&mut self, token: Option<&str>) -> anyhow::Result<()> {
+        let start = self.lines.len();
+        let mut cmd = json!({"op": "login"});
+        if let Some(t) = token {
+            cmd["token"] = json!(t);
+        }
+        self.call(cmd).await?;
         let finished = self.sync_finished_event();
         let failed = match self.kind {
             Kind::Core => json!(28),
             Kind::Js => json!("OnSyncServerFailed"),
         };
         let v = self
-            .wait_for("the first sync to finish", COMMAND_TIMEOUT, |v| {
-                v["kind"] == "event" && (v["event"] == finished || v["event"] == failed)
-            })
+            .wait_for_from(
+                start,
+                "the sync after login to finish",
+                COMMAND_TIMEOUT,
+                |v| v["kind"] == "event" && (v["event"] == finished || v["event"] == failed),
+            )
             .await?;
         if v["event"] == failed {
             return Err(self.fail("the SDK reported SYNC_SERVER_FAILED"));
@@ -280,6 +306,118 @@ impl Driver {
             return Err(self.fail(&format!("send to {to} failed: {bad}")));
         }
         Ok(results.into_iter().map(|r| r["data"].clone()).collect())
+    }
+
+    /// Calls an SDK core function `fn(baseCb, opID, args...)` (tests/sdk/sdk_core.py `FUNCS`)
+    /// and returns the whole result line (`code`, `msg`, `data`) without judging the code.
+    pub async fn sdk_result(&mut self, func: &str, args: Value) -> anyhow::Result<Value> {
+        let cmd = json!({"op": "call", "fn": func, "args": args});
+        let mut results = self.run(cmd, COMMAND_TIMEOUT).await?;
+        results
+            .pop()
+            .ok_or_else(|| self.fail(&format!("no result for {func}")))
+    }
+
+    /// Calls an SDK core function and insists on errCode 0; returns the callback's data.
+    pub async fn sdk(&mut self, func: &str, args: Value) -> anyhow::Result<Value> {
+        let r = self.sdk_result(func, args.clone()).await?;
+        if r["code"] != 0 {
+            return Err(self.fail(&format!("{func}({args}) failed: {r}")));
+        }
+        Ok(r["data"].clone())
+    }
+
+    /// Sends one text to a user (`to`) or a group (`group`) and returns the result line without
+    /// judging it (for sends the server must refuse).
+    pub async fn try_send(&mut self, to: &str, group: &str, text: &str) -> anyhow::Result<Value> {
+        let cmd = json!({"op": "send", "to": to, "group": group, "texts": [text]});
+        let mut results = self.run(cmd, COMMAND_TIMEOUT).await?;
+        results
+            .pop()
+            .ok_or_else(|| self.fail(&format!("no result for the send of {text}")))
+    }
+
+    /// Sends texts to a group; returns each send's result data. Every send must succeed.
+    pub async fn send_group_texts(
+        &mut self,
+        group: &str,
+        texts: &[String],
+        delay_ms: u64,
+    ) -> anyhow::Result<Vec<Value>> {
+        let cmd = json!({"op": "send", "group": group, "texts": texts, "delay_ms": delay_ms});
+        let results = self.run(cmd, COMMAND_TIMEOUT).await?;
+        if let Some(bad) = results.iter().find(|r| r["code"] != 0) {
+            return Err(self.fail(&format!("send to group {group} failed: {bad}")));
+        }
+        Ok(results.into_iter().map(|r| r["data"].clone()).collect())
+    }
+
+    /// Every message object delivered by a message event so far that satisfies `pred`,
+    /// distinct by clientMsgID, in arrival order.
+    pub fn received_where(&self, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for line in &self.lines {
+            if line["kind"] != "event" || !is_message_event(&line["event"]) {
+                continue;
+            }
+            let batch = match &line["data"] {
+                Value::Array(a) => a.clone(),
+                other => vec![other.clone()],
+            };
+            for m in batch {
+                let id = m["clientMsgID"].as_str().unwrap_or_default().to_string();
+                if pred(&m) && seen.insert(id) {
+                    out.push(m);
+                }
+            }
+        }
+        out
+    }
+
+    /// Messages received in group `group` (any content type), in arrival order.
+    pub fn received_in_group(&self, group: &str) -> Vec<Value> {
+        self.received_where(|m| m["groupID"] == group)
+    }
+
+    /// Waits until `count` distinct received messages satisfy `pred`; returns them.
+    pub async fn wait_received(
+        &mut self,
+        what: &str,
+        count: usize,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> anyhow::Result<Vec<Value>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let got = self.received_where(&pred);
+            if got.len() >= count {
+                return Ok(got);
+            }
+            if let Err(e) = self.next_line(deadline).await {
+                let texts: Vec<String> = got.iter().map(summary).collect();
+                return Err(self.fail(&format!(
+                    "waiting for {count} messages ({what}), got {}: {texts:?}: {e:#}",
+                    got.len()
+                )));
+            }
+        }
+    }
+
+    /// Reads driver lines for `period` (events keep arriving in `lines`); for checks that
+    /// something does NOT happen within a bounded time.
+    pub async fn idle(&mut self, period: Duration) {
+        let deadline = Instant::now() + period;
+        while !self.ended && self.next_line(deadline).await.is_ok() {}
+    }
+
+    /// The data of every event number `event` seen so far.
+    pub fn events(&self, event: i64) -> Vec<Value> {
+        self.lines
+            .iter()
+            .filter(|l| l["kind"] == "event" && l["event"] == event)
+            .map(|l| l["data"].clone())
+            .collect()
     }
 
     /// Messages received from `from` so far (every message event), distinct by clientMsgID, in

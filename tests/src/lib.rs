@@ -4,7 +4,9 @@
 
 pub mod clients;
 pub mod driver;
+pub mod events;
 pub mod rest;
+pub mod scenario;
 pub mod server;
 
 pub use clients::{Clients, require};
