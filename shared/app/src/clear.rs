@@ -128,7 +128,12 @@ impl App {
     }
 
     /// Best effort: the clear itself is durable; the SDK also resyncs seqs on reconnect.
-    async fn send_clear_notice(&self, user_id: &str, target: Target<'_>, tips: &ClearConversationTips) {
+    async fn send_clear_notice(
+        &self,
+        user_id: &str,
+        target: Target<'_>,
+        tips: &ClearConversationTips,
+    ) {
         let notice = Notice {
             content_type: content::CLEAR_CONVERSATION,
             send_id: user_id,
