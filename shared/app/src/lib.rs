@@ -37,12 +37,19 @@ struct Inner {
     config: AppConfig,
     log: rill_log::Log,
     store: rill_store::Store,
+    /// The process tier of the group membership cache.
+    membership: membership::Cache,
 }
 
 impl App {
     pub fn new(config: AppConfig, log: rill_log::Log, store: rill_store::Store) -> Self {
         Self {
-            inner: Arc::new(Inner { config, log, store }),
+            inner: Arc::new(Inner {
+                config,
+                log,
+                store,
+                membership: membership::Cache::new(),
+            }),
         }
     }
 

@@ -1,12 +1,13 @@
 //! Pulling messages (WS 1002 / HTTP pull_msg_by_seq, WS 1005, WS 1007).
 //!
 //! Reads are authorised by the conversation id (the reader must be an end of a `si_`/`sn_`/`n_`
-//! id; groups slot in later), not by the read-model row, so a fresh conversation is readable
-//! before the projection has created its row. A user sees seqs in `[max(1, userMinSeq),
-//! min(convMaxSeq, userMaxSeqCap)]`; Rill never deletes history, so the conversation's own
-//! lower bound is 1. Messages come from the hot window of the conversation stream and from
-//! MongoDB beyond it; a seq found in neither is a `{seq, status 4}` placeholder, and revoked
-//! messages are rewritten to content type 2101 on every read.
+//! id), or for groups by membership (a former member keeps a conversation row, capped at the
+//! seq they left at); not by the read-model row, so a fresh conversation is readable before the
+//! projection has created its row. A user sees seqs in `[max(1, userMinSeq), min(convMaxSeq,
+//! userMaxSeqCap)]`; Rill never deletes history, so the conversation's own lower bound is 1.
+//! Messages come from the hot window of the conversation stream and from MongoDB beyond it; a
+//! seq found in neither is a `{seq, status 4}` placeholder, and revoked messages are rewritten
+//! to content type 2101 on every read.
 
 use crate::{App, AppError, Caller};
 use rill_core::Message;
@@ -43,10 +44,9 @@ fn is_end(rest: &str, user: &str) -> bool {
             .is_some_and(|r| r.ends_with('_') && r.len() > 1)
 }
 
-/// The id rule: may `user_id` read `conversation_id`? Single and notification chats (and their
-/// `n_` twins, and the self `n_<u>_<u>`) need the user to be one of the ends. Groups are not
-/// implemented yet, so group conversations (`sg_`, group `n_`) are readable by nobody; the
-/// membership check belongs here.
+/// The id rule for chats between users: single and notification chats (and their `n_` twins,
+/// and the self `n_<u>_<u>`) need the user to be one of the ends. Group conversations are
+/// decided by [`App::readable`].
 pub fn may_read(user_id: &str, conversation_id: &str) -> bool {
     for prefix in ["si_", "sn_", "n_"] {
         if let Some(rest) = conversation_id.strip_prefix(prefix) {
@@ -54,6 +54,16 @@ pub fn may_read(user_id: &str, conversation_id: &str) -> bool {
         }
     }
     false
+}
+
+/// The group a conversation id may belong to: `sg_<g>`, or an `n_<g>` that is not a chat
+/// between `user_id` and someone (those [`may_read`] answers).
+fn group_of<'a>(user_id: &str, conversation_id: &'a str) -> Option<&'a str> {
+    if let Some(g) = conversation_id.strip_prefix("sg_") {
+        return Some(g).filter(|g| !g.is_empty());
+    }
+    let rest = conversation_id.strip_prefix("n_")?;
+    (!is_end(rest, user_id) && !rest.is_empty()).then_some(rest)
 }
 
 /// The seqs a user may see in one conversation, inclusive. `max == 0`: nothing yet.
@@ -64,6 +74,66 @@ pub struct Visible {
 }
 
 impl App {
+    /// The ids among `conversation_ids` that `user_id` may read, in order, without
+    /// duplicates. Chats between users follow the id rule ([`may_read`]); a group conversation
+    /// (`sg_<g>` and its twin `n_<g>`) is readable by the group's members (from the membership
+    /// cache) and by anyone holding a conversation row of `sg_<g>`, i.e. a member who left or
+    /// was kicked: the max-seq cap set when they left keeps them from reading further.
+    pub async fn readable(
+        &self,
+        user_id: &str,
+        conversation_ids: impl IntoIterator<Item = String>,
+    ) -> Result<Vec<String>, AppError> {
+        let ids = unique(conversation_ids.into_iter());
+        let groups: Vec<&str> = {
+            let mut g: Vec<&str> = ids
+                .iter()
+                .filter(|c| !may_read(user_id, c))
+                .filter_map(|c| group_of(user_id, c))
+                .collect();
+            g.sort_unstable();
+            g.dedup();
+            g
+        };
+        if groups.is_empty() {
+            return Ok(ids.into_iter().filter(|c| may_read(user_id, c)).collect());
+        }
+        let snaps = self.group_snapshots(&groups).await?;
+        let mut allowed: std::collections::HashSet<&str> = groups
+            .iter()
+            .zip(&snaps)
+            .filter(|(_, s)| s.is_member(user_id))
+            .map(|(g, _)| *g)
+            .collect();
+        let others: Vec<String> = groups
+            .iter()
+            .filter(|g| !allowed.contains(**g))
+            .map(|g| rill_core::conversation::group(g))
+            .collect();
+        let rows = rill_store::conversations::seq_states(self.store().database(), user_id, &others)
+            .await?;
+        for g in &groups {
+            if rows.contains_key(&rill_core::conversation::group(g)) {
+                allowed.insert(g);
+            }
+        }
+        Ok(ids
+            .iter()
+            .filter(|c| {
+                may_read(user_id, c) || group_of(user_id, c).is_some_and(|g| allowed.contains(g))
+            })
+            .cloned()
+            .collect())
+    }
+
+    /// [`readable`](Self::readable) for one conversation.
+    pub async fn may_read(&self, user_id: &str, conversation_id: &str) -> Result<bool, AppError> {
+        Ok(!self
+            .readable(user_id, [conversation_id.to_string()])
+            .await?
+            .is_empty())
+    }
+
     /// Visible seq bounds of `user_id` in each of `conversation_ids`: the conversation's max
     /// seq from the log, the per-user min and max cap from the read model.
     pub async fn visible_bounds(
@@ -171,12 +241,12 @@ impl App {
     ) -> Result<PullMessageBySeqsResp, AppError> {
         caller.check_self_or_admin(&req.user_id)?;
         let user = req.user_id.as_str();
-        let ids: Vec<String> = unique(
-            req.seq_ranges
-                .iter()
-                .map(|r| r.conversation_id.clone())
-                .filter(|c| may_read(user, c)),
-        );
+        let ids = self
+            .readable(
+                user,
+                req.seq_ranges.iter().map(|r| r.conversation_id.clone()),
+            )
+            .await?;
         let bounds = self.visible_bounds(user, &ids).await?;
         let mut resp = PullMessageBySeqsResp::default();
         for r in &req.seq_ranges {
@@ -232,12 +302,12 @@ impl App {
     ) -> Result<GetSeqMessageResp, AppError> {
         caller.check_self_or_admin(&req.user_id)?;
         let user = req.user_id.as_str();
-        let ids: Vec<String> = unique(
-            req.conversations
-                .iter()
-                .map(|c| c.conversation_id.clone())
-                .filter(|c| may_read(user, c)),
-        );
+        let ids = self
+            .readable(
+                user,
+                req.conversations.iter().map(|c| c.conversation_id.clone()),
+            )
+            .await?;
         let bounds = self.visible_bounds(user, &ids).await?;
         let mut resp = GetSeqMessageResp::default();
         for conv in &req.conversations {
@@ -286,12 +356,9 @@ impl App {
     ) -> Result<GetLastMessageResp, AppError> {
         caller.check_self_or_admin(&req.user_id)?;
         let user = req.user_id.as_str();
-        let ids = unique(
-            req.conversation_i_ds
-                .iter()
-                .filter(|c| may_read(user, c))
-                .cloned(),
-        );
+        let ids = self
+            .readable(user, req.conversation_i_ds.iter().cloned())
+            .await?;
         let bounds = self.visible_bounds(user, &ids).await?;
         let mut msgs = BTreeMap::new();
         for id in &ids {
@@ -385,6 +452,11 @@ mod tests {
         assert!(may_read("u2", "sn_u1_u2"));
         assert!(!may_read("u1", "sg_g1"));
         assert!(!may_read("u1", "n_g1"));
+        assert_eq!(group_of("u1", "sg_g1"), Some("g1"));
+        assert_eq!(group_of("u1", "n_g1"), Some("g1"));
+        assert_eq!(group_of("u1", "n_u1_u2"), None);
+        assert_eq!(group_of("u1", "si_u1_u2"), None);
+        assert_eq!(group_of("u1", "sg_"), None);
         assert!(!may_read("", "si__"));
         assert!(!may_read("u1", "si_u1_"));
     }

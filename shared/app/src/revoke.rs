@@ -119,7 +119,7 @@ impl App {
             .await?
             .ok_or_else(|| AppError::coded(ErrCode::RecordNotFound, "userID not found"))?;
         let not_found = || AppError::coded(ErrCode::RecordNotFound, "msg not found");
-        if !caller.is_admin && !crate::pull::may_read(&req.user_id, &req.conversation_id) {
+        if !caller.is_admin && !self.may_read(&req.user_id, &req.conversation_id).await? {
             return Err(not_found());
         }
         let msg = self

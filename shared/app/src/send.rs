@@ -19,7 +19,7 @@ use rill_log::delivery::{self, Delivery};
 use rill_log::{Envelope, Event, presence};
 use rill_wire::pb::msg::SendMsgResp;
 use rill_wire::pb::sdkws::MsgData;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A message ready for online delivery: its conversation, the wire message (seq set for stored
 /// messages, 0 for online-only ones) and the users whose connections should get it.
@@ -257,19 +257,22 @@ impl App {
         Ok(opt)
     }
 
-    /// Group rules (existence, dismissal, membership, mutes). Groups are not implemented yet,
-    /// so every group is unknown; the membership checks belong here when they are.
+    /// Group rules (existence, dismissal, membership, mutes; OpenIM's `messageVerification`),
+    /// checked against the cached membership snapshot, so the send path reads no Mongo.
     async fn verify_group(&self, msg: &MsgData) -> Result<(), AppError> {
         if msg.group_id.is_empty() {
             return Err(AppError::args("groupID is empty"));
         }
-        Err(AppError::coded(
-            ErrCode::GroupIdNotFound,
-            format!(
-                "group {} not found (group chat is not supported yet)",
-                msg.group_id
-            ),
-        ))
+        let snap = self.group_snapshot(&msg.group_id).await?;
+        crate::membership::rules::check_send(
+            &snap,
+            &crate::membership::rules::GroupSend {
+                send_id: &msg.send_id,
+                content_type: msg.content_type,
+                sender_is_admin: self.config().is_admin(&msg.send_id),
+                now_ms: rill_core::now_ms(),
+            },
+        )
     }
 
     /// Appends a validated, encapsulated message; online-only messages are pushed directly.
@@ -349,11 +352,23 @@ impl App {
 
     /// Who gets a message online (OpenIM's push rules): single and notification chats go to
     /// the receiver and, with `senderSync`, to every connection of the sender too (that is how
-    /// the sender's devices learn the seq). Group chats: the members (groups are not
-    /// implemented yet, so nobody).
+    /// the sender's devices learn the seq). Group chats go to every member, the sender
+    /// included whatever `senderSync` says (OpenIM's `Push2Group`), plus the users a
+    /// MemberQuit/MemberKicked notice is about, who are no longer members by then.
     pub async fn recipients(&self, msg: &Message) -> Result<Vec<String>, AppError> {
         match msg.session_type {
-            session::READ_GROUP => Ok(Vec::new()),
+            session::READ_GROUP => {
+                let mut out = self.group_member_ids(&msg.group_id).await?;
+                let extra =
+                    crate::membership::rules::extra_recipients(msg.content_type, &msg.content);
+                for user in extra {
+                    // `out` is sorted (snapshot order) until the first push.
+                    if !out.contains(&user) {
+                        out.push(user);
+                    }
+                }
+                Ok(out)
+            }
             _ => {
                 let mut out = Vec::with_capacity(2);
                 if !msg.recv_id.is_empty() {
@@ -373,12 +388,14 @@ impl App {
     /// message (never per member), all in one pipeline. Order within a conversation is kept
     /// because entries are written in the order of `items`.
     pub async fn deliver_online(&self, items: &[Outgoing]) -> Result<DeliveryReport, AppError> {
-        let mut users: Vec<String> = items
+        // A batch may hold many messages to one big group: dedup before cloning.
+        let mut unique: Vec<&str> = items
             .iter()
-            .flat_map(|o| o.recipients.iter().cloned())
+            .flat_map(|o| o.recipients.iter().map(String::as_str))
             .collect();
-        users.sort();
-        users.dedup();
+        unique.sort_unstable();
+        unique.dedup();
+        let users: Vec<String> = unique.into_iter().map(str::to_string).collect();
         if users.is_empty() {
             return Ok(DeliveryReport::default());
         }
@@ -392,7 +409,11 @@ impl App {
         for item in items {
             // gateway → users it holds among this message's recipients
             let mut gateways: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+            let mut seen: HashSet<&str> = HashSet::with_capacity(item.recipients.len());
             for user in &item.recipients {
+                if !seen.insert(user.as_str()) {
+                    continue;
+                }
                 let Some(conns) = by_user.get(user.as_str()) else {
                     continue;
                 };
@@ -403,7 +424,10 @@ impl App {
                 }
                 for p in live {
                     let targets = gateways.entry(p.gateway_id.as_str()).or_default();
-                    if !targets.contains(user) {
+                    // A user's connections are visited together, so a user already added to
+                    // this gateway is its last entry: O(1) per connection, not a scan of
+                    // thousands of group members.
+                    if targets.last() != Some(user) {
                         targets.push(user.clone());
                     }
                 }
