@@ -20,8 +20,8 @@ const ADMIN: i32 = 60;
 /// `Group.status` of a dismissed group (`constant.GroupStatusDismissed`).
 const DISMISSED: i32 = 2;
 
-/// One page of a query: `skip` rows, then at most `limit` (0: all the rest, as MongoDB and
-/// OpenIM's `FindPage` treat a zero limit).
+/// One page of a query: `skip` rows, then at most `limit`. A `limit` below 1 is an empty page
+/// (the total is still counted), as OpenIM's `FindPage` and `Paginate` answer it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Page {
     pub skip: u64,
@@ -29,17 +29,13 @@ pub struct Page {
 }
 
 impl Page {
-    /// Everything.
-    pub const ALL: Page = Page { skip: 0, limit: 0 };
-
     /// The page's part of `items` (already in order).
     pub fn slice<T>(&self, items: Vec<T>) -> Vec<T> {
+        let Ok(limit) = usize::try_from(self.limit) else {
+            return Vec::new();
+        };
         let skip = usize::try_from(self.skip).unwrap_or(usize::MAX);
-        let it = items.into_iter().skip(skip);
-        match usize::try_from(self.limit) {
-            Ok(n) if n > 0 => it.take(n).collect(),
-            _ => it.collect(),
-        }
+        items.into_iter().skip(skip).take(limit).collect()
     }
 }
 
@@ -81,23 +77,25 @@ fn decode<T: DeserializeOwned>(docs: Vec<Document>) -> Vec<T> {
         .collect()
 }
 
+/// Every matching live row in `sort` order, or only `page` of them.
 async fn find<T: DeserializeOwned>(
     coll: &Collection<Document>,
     filter: Document,
     sort: Document,
-    page: Page,
+    page: Option<Page>,
 ) -> Result<Vec<T>, StoreError> {
     let mut find = coll.find(with_live(filter)).sort(sort);
-    if page.skip > 0 {
-        find = find.skip(page.skip);
-    }
-    if page.limit > 0 {
-        find = find.limit(page.limit);
+    if let Some(page) = page {
+        if page.limit < 1 {
+            return Ok(Vec::new());
+        }
+        find = find.skip(page.skip).limit(page.limit);
     }
     let docs: Vec<Document> = find.await?.try_collect().await?;
     Ok(decode(docs))
 }
 
+/// The total of matching live rows and `page` of them.
 async fn find_page<T: DeserializeOwned>(
     coll: &Collection<Document>,
     filter: Document,
@@ -105,10 +103,10 @@ async fn find_page<T: DeserializeOwned>(
     page: Page,
 ) -> Result<(u64, Vec<T>), StoreError> {
     let total = coll.count_documents(with_live(filter.clone())).await?;
-    if page.limit > 0 && page.skip >= total {
+    if total == 0 || page.skip >= total {
         return Ok((total, Vec::new()));
     }
-    Ok((total, find(coll, filter, sort, page).await?))
+    Ok((total, find(coll, filter, sort, Some(page)).await?))
 }
 
 /// Reads one string field of every matching live document, in `sort` order.
@@ -141,7 +139,7 @@ pub async fn groups(db: &Database, group_ids: &[String]) -> Result<Vec<Group>, S
         &coll(db, GROUPS),
         doc! { "_id": { "$in": group_ids } },
         doc! { "_id": 1 },
-        Page::ALL,
+        None,
     )
     .await?;
     let mut by_id: HashMap<String, Group> =
@@ -149,28 +147,24 @@ pub async fn groups(db: &Database, group_ids: &[String]) -> Result<Vec<Group>, S
     Ok(group_ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
-/// Group id → the owner's user id (the member with role 100), for the groups that have one.
+/// Group id → the owner (the member with role 100), for the groups that have one.
 pub async fn owners(
     db: &Database,
     group_ids: &[String],
-) -> Result<HashMap<String, String>, StoreError> {
+) -> Result<HashMap<String, Member>, StoreError> {
     let mut out = HashMap::new();
     if group_ids.is_empty() {
         return Ok(out);
     }
-    let docs: Vec<Document> = coll(db, GROUP_MEMBERS)
-        .find(with_live(
-            doc! { "group_id": { "$in": group_ids }, "role_level": OWNER },
-        ))
-        .projection(doc! { "group_id": 1, "user_id": 1 })
-        .sort(doc! { "join_time": 1, "user_id": 1 })
-        .await?
-        .try_collect()
-        .await?;
-    for d in docs {
-        if let (Ok(g), Ok(u)) = (d.get_str("group_id"), d.get_str("user_id")) {
-            out.entry(g.to_string()).or_insert_with(|| u.to_string());
-        }
+    let found: Vec<Member> = find(
+        &coll(db, GROUP_MEMBERS),
+        doc! { "group_id": { "$in": group_ids }, "role_level": OWNER },
+        doc! { "join_time": 1, "user_id": 1 },
+        None,
+    )
+    .await?;
+    for m in found {
+        out.entry(m.group_id.clone()).or_insert(m);
     }
     Ok(out)
 }
@@ -229,7 +223,7 @@ pub async fn member(
         &coll(db, GROUP_MEMBERS),
         doc! { "_id": id },
         doc! { "_id": 1 },
-        Page::ALL,
+        None,
     )
     .await?;
     Ok(found.into_iter().next())
@@ -252,7 +246,7 @@ pub async fn members_by_ids(
         &coll(db, GROUP_MEMBERS),
         doc! { "_id": { "$in": ids } },
         member_sort(),
-        Page::ALL,
+        None,
     )
     .await
 }
@@ -287,7 +281,7 @@ pub async fn memberships(
         &coll(db, GROUP_MEMBERS),
         filter,
         doc! { "group_id": 1 },
-        Page::ALL,
+        None,
     )
     .await
 }
@@ -385,7 +379,7 @@ pub async fn requests_of_users(
         &coll(db, GROUP_REQUESTS),
         doc! { "_id": { "$in": ids } },
         request_sort(),
-        Page::ALL,
+        None,
     )
     .await
 }
@@ -434,15 +428,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn page_slices_like_mongo() {
+    fn page_slices_like_openim() {
         let v: Vec<i32> = (1..=5).collect();
         assert_eq!(Page { skip: 1, limit: 2 }.slice(v.clone()), vec![2, 3]);
-        assert_eq!(Page { skip: 4, limit: 0 }.slice(v.clone()), vec![5]);
+        assert_eq!(Page { skip: 4, limit: 9 }.slice(v.clone()), vec![5]);
         assert_eq!(
             Page { skip: 9, limit: 2 }.slice(v.clone()),
             Vec::<i32>::new()
         );
-        assert_eq!(Page::ALL.slice(v.clone()), v);
+        assert_eq!(
+            Page { skip: 0, limit: 0 }.slice(v.clone()),
+            Vec::<i32>::new()
+        );
+        assert_eq!(Page { skip: 0, limit: -1 }.slice(v), Vec::<i32>::new());
     }
 
     #[test]
