@@ -42,7 +42,12 @@ async fn friend_apply_accept_and_blacklist() -> anyhow::Result<()> {
         json!([{"toUserID": "fu2", "reqMsg": "hello from fu1", "ex": ""}]),
     )
     .await?;
-    u2.wait_event(json!(FRIEND_APPLICATION_ADDED), WAIT).await?;
+    let added = u2.wait_event(json!(FRIEND_APPLICATION_ADDED), WAIT).await?;
+    if added["data"]["fromUserID"] != "fu1" || added["data"]["toUserID"] != "fu2" {
+        return Err(u2.fail(&format!(
+            "FriendApplicationAdded should name fu1 → fu2: {added}"
+        )));
+    }
     let apps = u2
         .sdk(
             "get_friend_application_list_as_recipient",
