@@ -140,30 +140,52 @@ impl App {
 
     /// Reads one list from Mongo and caches it unless the owner changed meanwhile.
     async fn load_list(&self, owner: &str, list: List) -> Result<Vec<String>, AppError> {
-        let mut conn = self.redis();
-        let gen_key = key(self, owner, "g");
-        let generation: Option<String> = redis::cmd("GET")
-            .arg(&gen_key)
-            .query_async(&mut conn)
-            .await?;
+        let generation = self.relation_generation(owner).await?;
         let db = self.store().database();
         let ids = match list {
             List::Blacks => rill_store::friends::black_ids(db, owner).await?,
             List::Friends => rill_store::friends::friend_ids(db, owner).await?,
         };
-        let mut invocation = STORE_SET.key(&gen_key);
+        // Not stored: the owner changed while loading; the list still answers this read (it
+        // was current when the read began) but is not kept.
+        self.store_relation_list(owner, list == List::Blacks, generation.as_deref(), &ids)
+            .await?;
+        Ok(ids)
+    }
+
+    /// The owner's relation generation (`None`: none recorded). Public for the cache tests.
+    #[doc(hidden)]
+    pub async fn relation_generation(&self, owner: &str) -> Result<Option<String>, AppError> {
+        let mut conn = self.redis();
+        Ok(redis::cmd("GET")
+            .arg(key(self, owner, "g"))
+            .query_async(&mut conn)
+            .await?)
+    }
+
+    /// Caches `ids` as the owner's black (or friend) list if the generation is still
+    /// `generation`; returns whether it did. Public for the cache tests.
+    #[doc(hidden)]
+    pub async fn store_relation_list(
+        &self,
+        owner: &str,
+        blacks: bool,
+        generation: Option<&str>,
+        ids: &[String],
+    ) -> Result<bool, AppError> {
+        let list = if blacks { List::Blacks } else { List::Friends };
+        let mut invocation = STORE_SET.key(key(self, owner, "g"));
         invocation
             .key(key(self, owner, list.suffix()))
             .arg(generation.unwrap_or_default())
             .arg(SET_TTL_SECS)
             .arg(CHUNK);
-        for id in &ids {
+        for id in ids {
             invocation.arg(id);
         }
-        // 0: the owner changed while loading; the list still answers this read (it was
-        // current when the read began) but is not kept.
-        let _stored: i64 = invocation.invoke_async(&mut conn).await?;
-        Ok(ids)
+        let mut conn = self.redis();
+        let stored: i64 = invocation.invoke_async(&mut conn).await?;
+        Ok(stored == 1)
     }
 
     /// Called after any friend or black row of these (owner, other) pairs was applied (cache
