@@ -18,19 +18,39 @@ impl PushHandler {
         Self { app }
     }
 
-    /// The online deliveries for a batch, in batch order.
+    /// The online deliveries for a batch, in batch order. Recipients are resolved for the
+    /// whole batch at once (the group snapshots of all its group messages in one round trip).
     pub async fn outgoing(&self, batch: &[LogEntry]) -> Result<Vec<Outgoing>, rill_app::AppError> {
-        let mut items = Vec::with_capacity(batch.len());
+        let mut messages = Vec::with_capacity(batch.len());
         for entry in batch {
             let Some(mut message) = rill_app::pull::message_of(entry.envelope.event.clone()) else {
                 continue;
             };
             message.seq = entry.seq;
+            messages.push((entry, message));
+        }
+        let refs: Vec<&rill_core::Message> = messages.iter().map(|(_, m)| m).collect();
+        let recipients = self
+            .app
+            .recipients_many(&refs)
+            .instrument(tracing::info_span!(
+                "push_recipients",
+                messages = refs.len()
+            ))
+            .await?;
+        let mut items = Vec::with_capacity(messages.len());
+        for ((entry, message), recipients) in messages.into_iter().zip(recipients) {
             // One span per message, child of the sender's trace carried in the entry.
-            let span = tracing::info_span!("push", conversation_id = %entry.conversation_id, seq = entry.seq);
+            let span = tracing::info_span!(
+                "push",
+                conversation_id = %entry.conversation_id,
+                seq = entry.seq,
+                recipients = recipients.len()
+            );
             let trace = &entry.envelope.trace;
             rill_telemetry::set_parent_from(&trace.traceparent, &trace.tracestate, &span);
-            let recipients = self.app.recipients(&message).instrument(span).await?;
+            // No await below: holding the guard across the iteration is fine.
+            let _in_span = span.enter();
             if recipients.is_empty() {
                 continue;
             }

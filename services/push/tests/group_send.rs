@@ -501,3 +501,47 @@ async fn a_kicked_member_reads_up_to_the_cap_only() -> anyhow::Result<()> {
     assert!(app.may_read("u1", "n_u1_u5").await?);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_resolves_the_recipients_of_every_kind_of_message() -> anyhow::Result<()> {
+    let redis = RedisServer::start().await?;
+    let (app, _, _) = app(&redis).await?;
+    make_group(&app, "g8", &[]).await?;
+    make_group(&app, "g9", &["u4", "u5"]).await?;
+    remove_member(&app, "g9", "u5").await?;
+    let as_message = |m: MsgData| -> rill_core::Message { m.into() };
+    let single = MsgData {
+        send_id: "u1".into(),
+        recv_id: "u2".into(),
+        session_type: 1,
+        content_type: 101,
+        content: br#"{"content":"hi"}"#.to_vec(),
+        ..Default::default()
+    };
+    let msgs = [
+        as_message(group_text("u1", "g8", "a")),
+        as_message(single),
+        as_message(kicked_notice("g9", &["u5", "u4"])),
+        as_message(group_text("u2", "g9", "b")),
+        as_message(group_text("u2", "unknown", "c")),
+    ];
+    let refs: Vec<&rill_core::Message> = msgs.iter().collect();
+    let got = app.recipients_many(&refs).await?;
+    let s = |v: &[&str]| v.iter().map(|u| u.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        got,
+        vec![
+            s(&["u1", "u2", "u3"]),
+            s(&["u2", "u1"]),
+            // u4 is still a member: listed once; u5 was kicked: added.
+            s(&["u1", "u2", "u3", "u4", "u5"]),
+            s(&["u1", "u2", "u3", "u4"]),
+            Vec::new(),
+        ]
+    );
+    // The one-message path agrees.
+    for (m, want) in refs.iter().zip(&got) {
+        assert_eq!(&app.recipients(m).await?, want);
+    }
+    Ok(())
+}

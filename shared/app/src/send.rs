@@ -358,16 +358,12 @@ impl App {
     pub async fn recipients(&self, msg: &Message) -> Result<Vec<String>, AppError> {
         match msg.session_type {
             session::READ_GROUP => {
-                let mut out = self.group_member_ids(&msg.group_id).await?;
-                let extra =
-                    crate::membership::rules::extra_recipients(msg.content_type, &msg.content);
-                for user in extra {
-                    // `out` is sorted (snapshot order) until the first push.
-                    if !out.contains(&user) {
-                        out.push(user);
-                    }
-                }
-                Ok(out)
+                let snap = self.group_snapshot(&msg.group_id).await?;
+                Ok(crate::membership::rules::recipients(
+                    &snap,
+                    msg.content_type,
+                    &msg.content,
+                ))
             }
             _ => {
                 let mut out = Vec::with_capacity(2);
@@ -381,6 +377,33 @@ impl App {
                 Ok(out)
             }
         }
+    }
+
+    /// [`recipients`](Self::recipients) of many messages (a push batch), reading the
+    /// snapshots of all their groups in one round trip.
+    pub async fn recipients_many(&self, msgs: &[&Message]) -> Result<Vec<Vec<String>>, AppError> {
+        let mut groups: Vec<&str> = msgs
+            .iter()
+            .filter(|m| m.session_type == session::READ_GROUP)
+            .map(|m| m.group_id.as_str())
+            .collect();
+        groups.sort_unstable();
+        groups.dedup();
+        let snaps: HashMap<&str, _> = groups
+            .iter()
+            .copied()
+            .zip(self.group_snapshots(&groups).await?)
+            .collect();
+        let mut out = Vec::with_capacity(msgs.len());
+        for m in msgs {
+            match snaps.get(m.group_id.as_str()) {
+                Some(snap) if m.session_type == session::READ_GROUP => out.push(
+                    crate::membership::rules::recipients(snap, m.content_type, &m.content),
+                ),
+                _ => out.push(self.recipients(m).await?),
+            }
+        }
+        Ok(out)
     }
 
     /// Hands messages to the gateways holding their recipients' live connections: one

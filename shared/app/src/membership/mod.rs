@@ -86,6 +86,9 @@ impl App {
         &self,
         group_ids: &[&str],
     ) -> Result<Vec<Arc<GroupSnapshot>>, AppError> {
+        if group_ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let generations = self.group_generations(group_ids).await?;
         let mut out = Vec::with_capacity(group_ids.len());
         for (group_id, generation) in group_ids.iter().zip(generations) {

@@ -80,6 +80,18 @@ pub fn check_send(snap: &GroupSnapshot, s: &GroupSend<'_>) -> Result<(), AppErro
     Ok(())
 }
 
+/// Who gets a group message online: every member, the sender included (OpenIM's
+/// `Push2Group` ignores `senderSync`), then the users of [`extra_recipients`].
+pub fn recipients(snap: &GroupSnapshot, content_type: i32, content: &[u8]) -> Vec<String> {
+    let mut out = snap.member_ids();
+    for user in extra_recipients(content_type, content) {
+        if !snap.is_member(&user) && !out.contains(&user) {
+            out.push(user);
+        }
+    }
+    out
+}
+
 /// The users a group notification reaches besides the members: the one who quit (1504) and
 /// the kicked ones (1508), read from the tips in `{"detail": "<json>"}`, as OpenIM's push does
 /// (they are no longer members when their notice is pushed). Empty for anything else or
