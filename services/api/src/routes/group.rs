@@ -97,6 +97,14 @@ pub fn router() -> Router<crate::ApiState> {
             post(get_incremental_join_groups),
         )
         .route(
+            "/group/get_incremental_group_members",
+            post(get_incremental_group_members),
+        )
+        .route(
+            "/group/get_full_group_member_user_ids",
+            post(get_full_group_member_user_ids),
+        )
+        .route(
             "/group/get_incremental_group_members_batch",
             post(get_incremental_group_members_batch),
         )
@@ -214,6 +222,18 @@ query!(
     get_incremental_join_groups,
     pb::GetIncrementalJoinGroupReq,
     pb::GetIncrementalJoinGroupResp
+);
+query!(
+    get_incremental_group_members,
+    get_incremental_group_members,
+    pb::GetIncrementalGroupMemberReq,
+    pb::GetIncrementalGroupMemberResp
+);
+query!(
+    get_full_group_member_user_ids,
+    get_full_group_member_user_ids,
+    pb::GetFullGroupMemberUserIDsReq,
+    pb::GetFullGroupMemberUserIDsResp
 );
 query!(
     get_incremental_group_members_batch,
