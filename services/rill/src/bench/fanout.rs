@@ -1,10 +1,13 @@
 //! `fanout`: one working group of G members, all online; its owner sends K messages at a
 //! steady rate. Measures send→last-member-delivered latency per message and deliveries/s.
-//! Needs `/group/create_group`: without it the scenario stops with a clear message.
+//! The group is made as clients make one (`/group/create_group`, then
+//! `/group/invite_user_to_group`); without those routes the scenario stops with a clear
+//! message.
 
 use super::client::{Handler, PUSH_MSG, SEND_MSG};
 use super::frame::{Codec, Wire};
 use super::gob::Resp;
+use super::lag::Projections;
 use super::msgs::{self, Tag};
 use super::progress::Progress;
 use super::report::{Row, thousands};
@@ -218,6 +221,62 @@ impl Handler for State {
     }
 }
 
+/// Ids one `create_group` or `invite_user_to_group` request may list (OpenIM's
+/// `ParamMaxLength`).
+const PER_REQUEST: usize = 1000;
+
+/// What a server without group routes answers, said plainly.
+fn missing_route(route: &str, e: anyhow::Error) -> anyhow::Error {
+    let why = match rest::api_code(&e) {
+        Some(code) => format!("the server answered errCode {code}"),
+        None => "the route is missing or failed".to_string(),
+    };
+    anyhow::anyhow!(
+        "fanout needs a working /group/{route} ({why}); groups may not be implemented on this server yet: {e:#}"
+    )
+}
+
+/// Makes the group as real clients do: `create_group` with the owner and the first members,
+/// then `invite_user_to_group` for the rest, as many ids per request as the server accepts.
+async fn make_group(rest: &rest::Rest, group_id: &str, ids: &[String]) -> anyhow::Result<()> {
+    let Some((owner, others)) = ids.split_first() else {
+        bail!("a group needs an owner");
+    };
+    let (first, later) = others.split_at(others.len().min(PER_REQUEST));
+    rest.create_group(group_id, owner, first)
+        .await
+        .map_err(|e| missing_route("create_group", e))?;
+    for chunk in later.chunks(PER_REQUEST) {
+        let body = serde_json::json!({
+            "groupID": group_id,
+            "reason": "",
+            "invitedUserIDs": chunk,
+        });
+        rest.post("/group/invite_user_to_group", body)
+            .await
+            .map_err(|e| missing_route("invite_user_to_group", e))?;
+    }
+    Ok(())
+}
+
+/// Waits until the notifications of the group's creation (created, invited: stored copies,
+/// each pushed to the members) are projected and pushed, so measured messages do not queue
+/// behind them. Without the server's Redis the tool cannot tell, and waits a little.
+async fn settle(target: &Target) -> anyhow::Result<()> {
+    let Some(url) = &target.redis_url else {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        return Ok(());
+    };
+    let mut p = Projections::connect(url, &target.topology, &target.groups).await?;
+    if p.wait_drained(Duration::from_secs(120)).await?.is_none() {
+        bail!(
+            "the group's creation left a backlog of {} entries after 120 s",
+            p.backlog().await?
+        );
+    }
+    Ok(())
+}
+
 pub async fn run(target: &Target, args: &FanoutArgs) -> anyhow::Result<FanoutReport> {
     if args.members < 2 || args.messages == 0 || args.rate <= 0.0 {
         bail!("fanout needs --members ≥ 2, --messages ≥ 1 and --rate > 0");
@@ -231,15 +290,8 @@ pub async fn run(target: &Target, args: &FanoutArgs) -> anyhow::Result<FanoutRep
     let ids: Vec<String> = (0..args.members).map(|i| format!("b{run}m{i}")).collect();
     let logins = setup::logins(&rest, ids.clone(), platform).await?;
 
-    rest.create_group(&group_id, &ids[0], &ids[1..]).await.map_err(|e| {
-        let why = match rest::api_code(&e) {
-            Some(code) => format!("the server answered errCode {code}"),
-            None => "the route is missing or failed".to_string(),
-        };
-        anyhow::anyhow!(
-            "fanout needs a working /group/create_group ({why}); groups may not be implemented on this server yet: {e:#}"
-        )
-    })?;
+    make_group(&rest, &group_id, &ids).await?;
+    settle(target).await?;
 
     let state = Arc::new(State {
         prefix: prefix.clone(),
@@ -267,9 +319,8 @@ pub async fn run(target: &Target, args: &FanoutArgs) -> anyhow::Result<FanoutRep
     setup::warm_up(&conns, &state.tally, Duration::from_secs(60)).await?;
     let stop = CancellationToken::new();
     let heartbeat = super::client::heartbeat(conns.clone(), Duration::from_secs(20), stop.clone());
-    // The group-created notifications are still being pushed to every member: let them pass so
-    // the first measured message does not queue behind them.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Let the gateway finish any session bookkeeping before the first measured message.
+    tokio::time::sleep(Duration::from_millis(200)).await;
 
     let s = state.clone();
     let total = args.messages;
