@@ -250,9 +250,43 @@ async fn group_create_send_offline_sync_and_kick() -> anyhow::Result<()> {
         )));
     }
 
+    // The cap is the server's: a fresh install of u3 (empty local database) reads the group's
+    // history up to its own kick notice and nothing after it.
+    let kick_seq = msgs
+        .iter()
+        .filter(|m| content_type(m) == MEMBER_KICKED)
+        .map(seq_of)
+        .max()
+        .unwrap_or(-1);
+    u3.call(json!({"op": "logout"})).await?;
+    u3.pass();
+    drop(u3);
+    let mut fresh = core_client(&rill, "gu3-fresh", "gu3", DEADLINE).await?;
+    fresh.login().await?;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let msgs = history(&mut fresh, &conv, 60).await?;
+        let seqs: Vec<i64> = msgs.iter().map(seq_of).collect();
+        if let Some(m) = msgs.iter().find(|m| seq_of(m) > kick_seq) {
+            return Err(fresh.fail(&format!(
+                "fresh install of a kicked member reads past its kick notice (seq {kick_seq}): {m}"
+            )));
+        }
+        if seqs.last() == Some(&kick_seq) && msgs.iter().any(|m| text_of(m) == "burst-20") {
+            break;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(fresh.fail(&format!(
+                "fresh install of a kicked member: history of {conv} should end with its kick \
+                 notice at seq {kick_seq} and hold the burst; seqs {seqs:?}"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
     u1.pass();
     u2.pass();
-    u3.pass();
+    fresh.pass();
     rill.stop().await
 }
 
