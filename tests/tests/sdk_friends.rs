@@ -7,6 +7,7 @@
 
 use rill_e2e::events::{
     BLACK_ADDED, FRIEND_ADDED, FRIEND_APPLICATION_ACCEPTED, FRIEND_APPLICATION_ADDED,
+    FRIEND_DELETED,
 };
 use rill_e2e::scenario::{core_client, has, sdk_until, text_of};
 use rill_e2e::{Rill, require};
@@ -154,7 +155,41 @@ async fn friend_apply_accept_and_blacklist() -> anyhow::Result<()> {
         )));
     }
 
-    u1.pass();
+    // u1 deletes u2: gone from u1's list.
+    u1.sdk("delete_friend", json!(["fu2"])).await?;
+    sdk_until(
+        &mut u1,
+        "get_friend_list",
+        json!([0]),
+        "no fu2 after delete",
+        |l| l.as_array().is_some() && !has(l, "userID", "fu2"),
+    )
+    .await?;
+    u1.wait_event(json!(FRIEND_DELETED), WAIT).await?;
+
+    // A fresh install of u2 syncs everything from the server (full sync): OpenIM deletes a
+    // friendship in one direction only, so fu1 is still u2's friend; the black list is empty.
+    u2.call(json!({"op": "logout"})).await?;
     u2.pass();
+    drop(u2);
+    let mut fresh = core_client(&rill, "fu2-fresh", "fu2", DEADLINE).await?;
+    fresh.login().await?;
+    sdk_until(
+        &mut fresh,
+        "get_friend_list",
+        json!([0]),
+        "fu1 still a friend of fu2 (one-way delete)",
+        |l| has(l, "userID", "fu1"),
+    )
+    .await?;
+    let blacks = fresh.sdk("get_black_list", json!([])).await?;
+    if blacks.as_array().is_some_and(|b| !b.is_empty()) {
+        return Err(fresh.fail(&format!(
+            "black list should be empty after remove_black: {blacks}"
+        )));
+    }
+
+    u1.pass();
+    fresh.pass();
     rill.stop().await
 }
