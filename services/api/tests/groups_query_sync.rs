@@ -14,23 +14,34 @@ use serde_json::{Value, json};
 /// A 24-hex ObjectId that no log has.
 const FOREIGN_VERSION_ID: &str = "0123456789abcdef01234567";
 
+/// `/group/get_incremental_group_members` as `user` (`imAdmin`: the app admin); `Err` holds
+/// the error code.
 async fn members_since(
     h: &Harness,
     user: &str,
     group: &str,
     version_id: &str,
     version: u64,
-) -> Result<pb::GetIncrementalGroupMemberResp, rill_app::AppError> {
-    h.app
-        .get_incremental_group_members(
-            &caller(user),
-            pb::GetIncrementalGroupMemberReq {
-                group_id: group.into(),
-                version_id: version_id.into(),
-                version,
-            },
+) -> Result<pb::GetIncrementalGroupMemberResp, i64> {
+    let token = if user == ADMIN {
+        h.admin_token.clone()
+    } else {
+        h.user_token(user, 2).await
+    };
+    let r = h
+        .post(
+            "/group/get_incremental_group_members",
+            Some(&token),
+            json!({"groupID": group, "versionID": version_id, "version": version}),
         )
-        .await
+        .await;
+    match r.code() {
+        0 => Ok(serde_json::from_value(r.expect(0)).expect("response shape")),
+        code => {
+            r.expect(code);
+            Err(code)
+        }
+    }
 }
 
 fn user_ids(members: &[rill_wire::pb::sdkws::GroupMemberFullInfo]) -> Vec<String> {
@@ -65,28 +76,12 @@ async fn member_sync_answers_exactly_the_changes_since_a_version() {
             json!({"groupID": "g1", "idHash": 0}),
         )
         .await;
-    let (version_id, version, ids) = if full.status == 404 {
-        // The route is not registered yet: ask the App directly.
-        let r = h
-            .app
-            .get_full_group_member_user_ids(
-                &caller("u1"),
-                pb::GetFullGroupMemberUserIDsReq {
-                    id_hash: 0,
-                    group_id: "g1".into(),
-                },
-            )
-            .await
-            .unwrap();
-        (r.version_id, r.version, r.user_i_ds)
-    } else {
-        let data = full.expect(0);
-        (
-            data["versionID"].as_str().unwrap().to_string(),
-            data["version"].as_u64().unwrap(),
-            strs(&data["userIDs"]),
-        )
-    };
+    let data = full.expect(0);
+    let (version_id, version, ids) = (
+        data["versionID"].as_str().unwrap().to_string(),
+        data["version"].as_u64().unwrap(),
+        strs(&data["userIDs"]),
+    );
     assert_eq!(ids, ["u1", "u2", "u3"]);
     assert_eq!(version_id.len(), 24);
     assert!(version >= 1);
@@ -193,26 +188,12 @@ async fn member_sync_answers_exactly_the_changes_since_a_version() {
     let e = members_since(&h, "u6", "g1", &version_id, version)
         .await
         .unwrap_err();
-    assert_eq!(e.code().code(), 1002);
-    let admin = rill_app::Caller {
-        is_admin: true,
-        ..caller("imAdmin")
-    };
-    let req = |g: &str| pb::GetIncrementalGroupMemberReq {
-        group_id: g.into(),
-        version_id: version_id.clone(),
-        version,
-    };
-    h.app
-        .get_incremental_group_members(&admin, req("g1"))
+    assert_eq!(e, 1002);
+    members_since(&h, ADMIN, "g1", &version_id, version)
         .await
         .unwrap();
-    let e = h
-        .app
-        .get_incremental_group_members(&admin, req("nope"))
-        .await
-        .unwrap_err();
-    assert_eq!(e.code().code(), 1004);
+    let e = members_since(&h, ADMIN, "nope", &version_id, version).await;
+    assert_eq!(e.unwrap_err(), 1004);
     // A dismissed group: 1204.
     let mut gone = group_row("g1", "renamed", 1_000);
     gone.status = 2;
@@ -220,29 +201,36 @@ async fn member_sync_answers_exactly_the_changes_since_a_version() {
     let e = members_since(&h, "u1", "g1", &version_id, version)
         .await
         .unwrap_err();
-    assert_eq!(e.code().code(), 1204);
+    assert_eq!(e, 1204);
 }
 
+/// `/group/get_full_group_member_user_ids` of g1 as `user`; `Err` holds the error code.
 async fn full_ids(
     h: &Harness,
     user: &str,
     hash: u64,
-) -> Result<pb::GetFullGroupMemberUserIDsResp, rill_app::AppError> {
-    h.app
-        .get_full_group_member_user_ids(
-            &caller(user),
-            pb::GetFullGroupMemberUserIDsReq {
-                id_hash: hash,
-                group_id: "g1".into(),
-            },
+) -> Result<pb::GetFullGroupMemberUserIDsResp, i64> {
+    let token = h.user_token(user, 2).await;
+    let r = h
+        .post(
+            "/group/get_full_group_member_user_ids",
+            Some(&token),
+            json!({"groupID": "g1", "idHash": hash}),
         )
-        .await
+        .await;
+    match r.code() {
+        0 => Ok(serde_json::from_value(r.expect(0)).expect("response shape")),
+        code => {
+            r.expect(code);
+            Err(code)
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_member_ids_honour_the_id_hash() {
     let h = Harness::start().await;
-    h.register(&["u1", "u2", "u3"]).await;
+    h.register(&["u1", "u2", "u3", "u4"]).await;
     create(
         &h,
         "g1",
@@ -268,8 +256,7 @@ async fn full_member_ids_honour_the_id_hash() {
     assert!(!moved.equal);
     assert_eq!(moved.user_i_ds, ["u1", "u2", "u3"]);
     assert_eq!(moved.version, r.version + 1);
-    let e = full_ids(&h, "nobody", 0).await.unwrap_err();
-    assert_eq!(e.code().code(), 1002);
+    assert_eq!(full_ids(&h, "u4", 0).await.unwrap_err(), 1002);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -421,17 +408,16 @@ async fn member_batch_answers_the_callers_live_groups() {
     gone.status = 2;
     set_group(&h, gone).await; // dismissed, u1 still listed
 
-    let held = h
-        .app
-        .get_full_group_member_user_ids(
-            &caller("u1"),
-            pb::GetFullGroupMemberUserIDsReq {
-                id_hash: 0,
-                group_id: "g2".into(),
-            },
+    let held: pb::GetFullGroupMemberUserIDsResp = serde_json::from_value(
+        h.post(
+            "/group/get_full_group_member_user_ids",
+            Some(&u1),
+            json!({"groupID": "g2", "idHash": 0}),
         )
         .await
-        .unwrap();
+        .expect(0),
+    )
+    .unwrap();
     join(&h, member_row("g2", "u3", ROLE_MEMBER, 9_000)).await;
 
     let data = h
