@@ -467,3 +467,80 @@ async fn member_batch_answers_the_callers_live_groups() {
         .expect(0);
     assert_eq!(data["respList"]["g3"]["full"], true);
 }
+
+/// The reads follow the rows the group commands write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_follow_the_group_commands() {
+    let h = Harness::start().await;
+    let u1 = h.user("u1").await;
+    let u2 = h.user("u2").await;
+    h.register(&["u3", "u4"]).await;
+    let data = h
+        .post(
+            "/group/create_group",
+            Some(&u1),
+            json!({"memberUserIDs": ["u2", "u3"], "adminUserIDs": [], "ownerUserID": "u1",
+                   "groupInfo": {"groupID": "", "groupName": "made", "groupType": 2}}),
+        )
+        .await
+        .expect(0);
+    let gid = data["groupInfo"]["groupID"].as_str().unwrap().to_string();
+    let full = h
+        .post(
+            "/group/get_full_group_member_user_ids",
+            Some(&u2),
+            json!({"groupID": gid, "idHash": 0}),
+        )
+        .await
+        .expect(0);
+    assert_eq!(strs(&full["userIDs"])[0], "u1");
+    assert_eq!(sorted(strs(&full["userIDs"])), ["u1", "u2", "u3"]);
+    let joined = h
+        .post(
+            "/group/get_full_join_group_ids",
+            Some(&u2),
+            json!({"userID": "u2", "idHash": 0}),
+        )
+        .await
+        .expect(0);
+    assert_eq!(strs(&joined["groupIDs"]), [gid.clone()]);
+
+    h.post(
+        "/group/invite_user_to_group",
+        Some(&u1),
+        json!({"groupID": gid, "reason": "", "invitedUserIDs": ["u4"]}),
+    )
+    .await
+    .expect(0);
+    h.post(
+        "/group/kick_group",
+        Some(&u1),
+        json!({"groupID": gid, "kickedUserIDs": ["u3"], "reason": ""}),
+    )
+    .await
+    .expect(0);
+    let data = h
+        .post(
+            "/group/get_incremental_group_members",
+            Some(&u2),
+            json!({"groupID": gid, "versionID": full["versionID"], "version": full["version"]}),
+        )
+        .await
+        .expect(0);
+    assert_eq!(data["full"], false);
+    assert_eq!(ids(&data["insert"], "userID"), ["u4"]);
+    assert_eq!(strs(&data["delete"]), ["u3"]);
+    assert_eq!(data["group"]["memberCount"], 3);
+    assert_eq!(data["group"]["ownerUserID"], "u1");
+    let data = h
+        .post(
+            "/group/get_incremental_join_groups",
+            Some(&u2),
+            json!({"userID": "u2", "versionID": joined["versionID"], "version": joined["version"]}),
+        )
+        .await
+        .expect(0);
+    assert_eq!(data["full"], false);
+    assert_eq!(data["insert"], json!([]));
+    assert_eq!(data["delete"], json!([]));
+}
