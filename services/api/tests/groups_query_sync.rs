@@ -503,7 +503,7 @@ async fn reads_follow_the_group_commands() {
         )
         .await
         .expect(0);
-    assert_eq!(strs(&joined["groupIDs"]), [gid.clone()]);
+    assert_eq!(strs(&joined["groupIDs"]), vec![gid.clone()]);
 
     h.post(
         "/group/invite_user_to_group",
