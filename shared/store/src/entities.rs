@@ -199,6 +199,19 @@ pub async fn apply(db: &Database, event: &EntityEvent, rev: &Rev) -> Result<(), 
                     user_id,
                     kind_of(*kind),
                 );
+                if *kind == Kind::Update
+                    && let Some(new) = row
+                    && role_changes(db, group_id, user_id, new.role_level).await?
+                {
+                    // Members are listed by role: the SDK re-reads the order when this moves.
+                    note(
+                        &mut work,
+                        versions::GROUP_MEMBERS,
+                        group_id,
+                        versions::SORT_ELEMENT,
+                        ChangeKind::Update,
+                    );
+                }
                 if *kind != Kind::Update {
                     note(
                         &mut work,
@@ -241,6 +254,24 @@ pub async fn apply(db: &Database, event: &EntityEvent, rev: &Rev) -> Result<(), 
         .try_collect::<Vec<_>>()
         .await?;
     Ok(())
+}
+
+/// True when the stored member row has another role than `role` (a first write, or one that
+/// was already applied, is not a role change).
+async fn role_changes(
+    db: &Database,
+    group_id: &str,
+    user_id: &str,
+    role: i32,
+) -> Result<bool, StoreError> {
+    let stored = db
+        .collection::<Document>(GROUP_MEMBERS)
+        .find_one(doc! { "_id": pair_id(user_id, group_id) })
+        .projection(doc! { "role_level": 1, "deleted": 1 })
+        .await?;
+    Ok(stored.is_some_and(|d| {
+        !d.get_bool("deleted").unwrap_or(false) && d.get_i32("role_level").is_ok_and(|r| r != role)
+    }))
 }
 
 /// The user ids of a group's live members.
@@ -290,14 +321,20 @@ fn index(keys: Document, name: &str) -> IndexModel {
 
 /// Indexes of the entity collections and their version logs.
 pub async fn ensure_indexes(db: &Database) -> Result<(), StoreError> {
-    let plan: [(&str, Document, &str); 7] = [
+    let plan: [(&str, Document, &str); 9] = [
         (FRIENDS, doc! { "owner_user_id": 1 }, "owner"),
         (BLACKS, doc! { "owner_user_id": 1 }, "owner"),
         (FRIEND_REQUESTS, doc! { "to_user_id": 1 }, "to"),
         (FRIEND_REQUESTS, doc! { "from_user_id": 1 }, "from"),
         (GROUP_MEMBERS, doc! { "group_id": 1 }, "group"),
         (GROUP_MEMBERS, doc! { "user_id": 1 }, "user"),
+        (
+            GROUP_MEMBERS,
+            doc! { "user_id": 1, "role_level": 1 },
+            "user_role",
+        ),
         (GROUP_REQUESTS, doc! { "group_id": 1 }, "group"),
+        (GROUP_REQUESTS, doc! { "req_time": -1 }, "req_time"),
     ];
     for (coll, keys, name) in plan {
         db.collection::<Document>(coll)

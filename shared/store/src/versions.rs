@@ -30,6 +30,9 @@ pub const GROUP_MEMBERS: &str = "group_member_versions";
 /// The element of a group-member log that stands for the group's own fields (OpenIM uses the
 /// empty id, which cannot be a MongoDB field name).
 pub const GROUP_INFO_ELEMENT: &str = "#group";
+/// OpenIM's marker element "the order changed" (a member's role in a group log; a pin in a
+/// friend log): its version is the answer's `sortVersion`.
+pub const SORT_ELEMENT: &str = "____S_O_R_T_I_D____";
 /// OpenIM answers at most this many changes per incremental call; more means `full`.
 pub const SYNC_LIMIT: usize = 200;
 /// The version a new log starts at.

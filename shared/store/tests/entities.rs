@@ -72,7 +72,10 @@ async fn reapplying_is_a_no_op_and_older_events_never_win() -> anyhow::Result<()
     entities::apply(&db, &friend_event("", Kind::Delete, false), &rev(30)).await?;
     assert!(friends_of_a(&db).await?.is_empty());
     entities::apply(&db, &friend_event("second", Kind::Update, true), &rev(20)).await?;
-    assert!(friends_of_a(&db).await?.is_empty(), "old update resurrected a deleted row");
+    assert!(
+        friends_of_a(&db).await?.is_empty(),
+        "old update resurrected a deleted row"
+    );
 
     let changes = log.since("a", &head1.id, head1.version, 200).await?;
     assert!(!changes.full);
@@ -117,13 +120,51 @@ async fn members_feed_both_version_logs() -> anyhow::Result<()> {
     let mut ids = entities::member_ids(&db, "g1").await?;
     ids.sort();
     assert_eq!(ids, ["u1", "u2"]);
-    assert_eq!(entities::group(&db, "g1").await?.map(|g| g.group_name), Some("g".into()));
+    assert_eq!(
+        entities::group(&db, "g1").await?.map(|g| g.group_name),
+        Some("g".into())
+    );
 
-    let joined = VersionLog::new(&db, versions::JOINED_GROUPS).elements("u2").await?;
+    let joined = VersionLog::new(&db, versions::JOINED_GROUPS)
+        .elements("u2")
+        .await?;
     assert_eq!(joined.get("g1").map(|e| e.1), Some(ChangeKind::Insert));
-    let members = VersionLog::new(&db, versions::GROUP_MEMBERS).elements("g1").await?;
-    assert_eq!(members.len(), 3, "u1, u2 and the group's own element: {members:?}");
+    let members = VersionLog::new(&db, versions::GROUP_MEMBERS)
+        .elements("g1")
+        .await?;
+    assert_eq!(
+        members.len(),
+        3,
+        "u1, u2 and the group's own element: {members:?}"
+    );
     assert!(members.contains_key(versions::GROUP_INFO_ELEMENT));
+
+    // u2 becomes an admin: a role change also marks the member order (OpenIM's sort element),
+    // once; applying the same event again records nothing.
+    let promoted = EntityEvent {
+        operator_user_id: "u1".into(),
+        changes: vec![Change::Member {
+            group_id: "g1".into(),
+            user_id: "u2".into(),
+            kind: Kind::Update,
+            row: Some(Member {
+                group_id: "g1".into(),
+                user_id: "u2".into(),
+                role_level: 60,
+                ..Default::default()
+            }),
+        }],
+    };
+    let log = VersionLog::new(&db, versions::GROUP_MEMBERS);
+    entities::apply(&db, &promoted, &rev(150)).await?;
+    let head = log.head("g1").await?;
+    assert!(
+        log.elements("g1")
+            .await?
+            .contains_key(versions::SORT_ELEMENT)
+    );
+    entities::apply(&db, &promoted, &rev(150)).await?;
+    assert_eq!(log.head("g1").await?, head);
 
     // u2 leaves: gone from the members, a delete in their joined-group log.
     let left = EntityEvent {
@@ -137,7 +178,9 @@ async fn members_feed_both_version_logs() -> anyhow::Result<()> {
     };
     entities::apply(&db, &left, &rev(200)).await?;
     assert_eq!(entities::member_ids(&db, "g1").await?, ["u1"]);
-    let joined = VersionLog::new(&db, versions::JOINED_GROUPS).elements("u2").await?;
+    let joined = VersionLog::new(&db, versions::JOINED_GROUPS)
+        .elements("u2")
+        .await?;
     assert_eq!(joined.get("g1").map(|e| e.1), Some(ChangeKind::Delete));
     Ok(())
 }
