@@ -13,8 +13,10 @@ pub mod members;
 pub mod mute;
 pub mod notices;
 pub mod queries;
+pub mod requests_query;
 pub mod roles;
 pub mod state;
+pub mod sync;
 
 use crate::{App, AppError};
 use rill_core::ErrCode;

@@ -1,18 +1,11 @@
 //! Group and member reads (OpenIM's `GetGroupsInfo`, `GetJoinedGroupList`,
 //! `GetGroupMembersInfo`, `GetGroupMemberList`, `GetGroupMemberUserIDs`,
-//! `GetGroupAbstractInfo`, `GetGroups`). Join requests are read in [`requests_query`], the
-//! version-based sync in [`sync`].
+//! `GetGroupAbstractInfo`, `GetGroups`). Join requests are read in
+//! [`super::requests_query`], the version-based sync in [`super::sync`].
 //!
 //! Argument checks are the requests' `Check()`; permissions follow OpenIM HEAD: a user reads
 //! the members of a group only as a member ("checkAdminOrInGroup"), app admins read anything,
 //! and user-scoped lists are the "self or admin" rule.
-
-// Declared here rather than in `groups/mod.rs` so that the group queries stay in the files of
-// the one helper that owns them.
-#[path = "requests_query.rs"]
-pub mod requests_query;
-#[path = "sync.rs"]
-pub mod sync;
 
 use super::convert;
 use crate::users::page_window;

@@ -5,7 +5,7 @@
 //! Each answer is an `sdkws.GroupRequest`: the request's fields, the applicant's public
 //! profile (`userInfo`, null when the user is gone) and the group's `GroupInfo`.
 
-use super::{check_group_admin, distinct, infos_of, owner, page_of};
+use super::queries::{check_group_admin, distinct, infos_of, owner, page_of};
 use crate::{App, AppError, Caller};
 use rill_core::ErrCode;
 use rill_core::entity::{Group, GroupRequest};

@@ -8,7 +8,7 @@
 //! unknown or foreign `versionID`, a version of 0 or from the future, or more than
 //! [`SYNC_LIMIT`] changes (see `VersionLog::since`).
 
-use super::{check_admin_or_in_group, distinct, group_infos, infos_of, owner};
+use super::queries::{check_admin_or_in_group, distinct, group_infos, infos_of, owner};
 use crate::conversations::id_hash;
 use crate::groups::status;
 use crate::{App, AppError, Caller};
