@@ -278,3 +278,29 @@ async fn incremental_blacks_answer_exactly_the_changes() {
     assert_eq!(none["insert"], json!([]));
     assert_eq!(none["delete"], json!([]));
 }
+
+/// A profile change (the users service calls `friend_user_info_updated`) makes every friend's
+/// next incremental sync refetch that friend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_change_updates_the_friends_logs() {
+    let h = Harness::start().await;
+    let u1 = h.user("u1").await;
+    h.register(&["u2", "u3"]).await;
+    h.admin(
+        "/friend/import_friend",
+        json!({"ownerUserID": "u2", "friendUserIDs": ["u1", "u3"]}),
+    )
+    .await
+    .expect_empty_ok();
+    let (vid, v) = head(&friends_since(&h, &u1, "", 0).await);
+    let caller = rill_app::Caller {
+        user_id: "u2".into(),
+        platform_id: 2,
+        is_admin: false,
+    };
+    h.app.friend_user_info_updated(&caller, "u2").await.unwrap();
+    let delta = friends_since(&h, &u1, &vid, v).await;
+    assert_eq!(delta["full"], false);
+    assert_eq!(ids_of(&delta["update"], &["friendUser", "userID"]), ["u2"]);
+    assert_eq!(delta["insert"], json!([]));
+}
