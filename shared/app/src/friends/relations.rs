@@ -10,10 +10,6 @@ use rill_store::friends as store;
 use rill_store::versions::{self, ChangeKind, VersionLog};
 use rill_wire::pb::{relation as pb, sdkws};
 
-/// OpenIM's `VersionSortChangeID`: the friend-log element whose change tells the SDK that the
-/// order of the friend ids changed (a pin), answered as `sortVersion`.
-pub(super) const SORT_ELEMENT: &str = "____S_O_R_T_I_D____";
-
 fn update(row: Friend) -> Change {
     Change::Friend {
         owner: row.owner_user_id.clone(),
@@ -143,7 +139,7 @@ impl App {
         VersionLog::new(self.store().database(), versions::FRIENDS)
             .record_at(
                 owner,
-                &[(SORT_ELEMENT.to_string(), ChangeKind::Update)],
+                &[(versions::SORT_ELEMENT.to_string(), ChangeKind::Update)],
                 rev.as_str(),
             )
             .await?;

@@ -7,11 +7,10 @@
 //! friend log's sort element when the id order changed in that window (a pin), else 0.
 
 use super::owner;
-use super::relations::SORT_ELEMENT;
 use crate::conversations::id_hash;
 use crate::{App, AppError, Caller};
 use rill_store::friends as store;
-use rill_store::versions::{self, Changes, SYNC_LIMIT, VersionLog};
+use rill_store::versions::{self, Changes, SORT_ELEMENT, SYNC_LIMIT, VersionLog};
 use rill_wire::pb::relation as pb;
 
 impl App {
