@@ -318,7 +318,9 @@ impl App {
             ex: non_empty(u.ex),
             global_recv_msg_opt: (u.global_recv_msg_opt != 0).then_some(u.global_recv_msg_opt),
         };
-        self.patch_user(caller, &u.user_id, patch).await
+        self.patch_user(caller, &u.user_id, patch).await?;
+        self.tell_friends_profile_changed(caller, &u.user_id).await;
+        Ok(())
     }
 
     /// `/user/update_user_info_ex` (self or admin): a field given (even empty) is set.
@@ -336,7 +338,17 @@ impl App {
             ex: u.ex.map(|v| v.value),
             global_recv_msg_opt: u.global_recv_msg_opt.map(|v| v.value),
         };
-        self.patch_user(caller, &u.user_id, patch).await
+        self.patch_user(caller, &u.user_id, patch).await?;
+        self.tell_friends_profile_changed(caller, &u.user_id).await;
+        Ok(())
+    }
+
+    /// Friends' version logs and their 1209 notification after a profile change. Best effort:
+    /// the profile change itself is durable, and a friend's next full sync refetches it.
+    async fn tell_friends_profile_changed(&self, caller: &Caller, user_id: &str) {
+        if let Err(e) = self.friend_user_info_updated(caller, user_id).await {
+            tracing::warn!(user_id, error = %e, "friends not told about a profile change");
+        }
     }
 
     /// `/user/set_global_msg_recv_opt` (self or admin): 0 receive, 1 not, 2 no notification.

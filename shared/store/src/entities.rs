@@ -137,6 +137,19 @@ pub async fn apply(db: &Database, event: &EntityEvent, rev: &Rev) -> Result<(), 
                     pair_id(owner, friend),
                     row_or_tombstone(row.as_ref(), tomb)?,
                 ));
+                if *kind == Kind::Update
+                    && let Some(new) = row
+                    && pin_changes(db, owner, friend, new.is_pinned).await?
+                {
+                    // Pinned friends are listed first: the SDK re-reads the order.
+                    note(
+                        &mut work,
+                        versions::FRIENDS,
+                        owner,
+                        versions::SORT_ELEMENT,
+                        ChangeKind::Update,
+                    );
+                }
                 note(&mut work, versions::FRIENDS, owner, friend, kind_of(*kind));
             }
             Change::Black {
@@ -271,6 +284,24 @@ async fn role_changes(
         .await?;
     Ok(stored.is_some_and(|d| {
         !d.get_bool("deleted").unwrap_or(false) && d.get_i32("role_level").is_ok_and(|r| r != role)
+    }))
+}
+
+/// True when the stored friend row is pinned differently than `pinned`.
+async fn pin_changes(
+    db: &Database,
+    owner: &str,
+    friend: &str,
+    pinned: bool,
+) -> Result<bool, StoreError> {
+    let stored = db
+        .collection::<Document>(FRIENDS)
+        .find_one(doc! { "_id": pair_id(owner, friend) })
+        .projection(doc! { "is_pinned": 1, "deleted": 1 })
+        .await?;
+    Ok(stored.is_some_and(|d| {
+        !d.get_bool("deleted").unwrap_or(false)
+            && d.get_bool("is_pinned").unwrap_or(false) != pinned
     }))
 }
 
