@@ -5,7 +5,9 @@
 //!
 //! A test skips (printing why) only when the SDK core is unavailable and CI is unset.
 
-use rill_e2e::events::{GROUP_MEMBER_DELETED, JOINED_GROUP_ADDED};
+use rill_e2e::events::{
+    GROUP_DISMISSED, GROUP_MEMBER_DELETED, JOINED_GROUP_ADDED, JOINED_GROUP_DELETED,
+};
 use rill_e2e::scenario::{
     content_type, core_client, has, history, sdk_until, seq_of, seq_texts, text_of, texts,
 };
@@ -21,10 +23,13 @@ const WAIT: Duration = Duration::from_secs(20);
 const TEXT: i64 = 101;
 const GROUP_CREATED: i64 = 1501;
 const MEMBER_KICKED: i64 = 1508;
+const MEMBER_INVITED: i64 = 1509;
 
 /// OpenIM errCodes a refused send carries back to the SDK's callback.
 const MUTED_IN_GROUP: i64 = 1402;
 const MUTED_GROUP: i64 = 1403;
+const NO_PERMISSION: i64 = 1002;
+const DISMISSED_ALREADY: i64 = 1204;
 
 fn sg(gid: &str) -> String {
     format!("sg_{gid}")
@@ -368,5 +373,196 @@ async fn group_mute_member_and_whole_group() -> anyhow::Result<()> {
     u1.pass();
     u2.pass();
     u3.pass();
+    rill.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_invite_quit_transfer() -> anyhow::Result<()> {
+    if !require("group_invite_quit_transfer", true, false)? {
+        return Ok(());
+    }
+    let rill = Rill::start("e2e_group_members").await?;
+    rill.rest.register(&["iu1", "iu2", "iu3"]).await?;
+    let mut u1 = core_client(&rill, "iu1", "iu1", DEADLINE).await?;
+    let mut u2 = core_client(&rill, "iu2", "iu2", DEADLINE).await?;
+    let mut u3 = core_client(&rill, "iu3", "iu3", DEADLINE).await?;
+    u1.login().await?;
+    u2.login().await?;
+    u3.login().await?;
+
+    let gid = create_group(&mut u1, "e2e members", &["iu2"]).await?;
+    let conv = sg(&gid);
+    sees_group(&mut u2, &gid).await?;
+    u1.send_group_texts(&gid, &["before-invite".to_string()], 0)
+        .await?;
+
+    // Invite: u3 joins, sees the group, and (OpenIM's default enableHistoryForNewMembers) the
+    // history from before it joined plus the MemberInvited notice.
+    u1.sdk("invite_user_to_group", json!([gid, "welcome", ["iu3"]]))
+        .await?;
+    let g = sees_group(&mut u3, &gid).await?;
+    if g["memberCount"] != 3 {
+        return Err(u3.fail(&format!("after the invite the group has 3 members: {g}")));
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let msgs = history(&mut u3, &conv, 20).await?;
+        let has_before = msgs.iter().any(|m| text_of(m) == "before-invite");
+        let has_notice = msgs.iter().any(|m| content_type(m) == MEMBER_INVITED);
+        if has_before && has_notice {
+            break;
+        }
+        if tokio::time::Instant::now() > deadline {
+            let kinds: Vec<(i64, i64, &str)> = msgs
+                .iter()
+                .map(|m| (seq_of(m), content_type(m), text_of(m)))
+                .collect();
+            return Err(u3.fail(&format!(
+                "new member's history of {conv} should hold the earlier text and the \
+                 MemberInvited notice (1509): {kinds:?}"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    u3.send_group_texts(&gid, &["hello from iu3".to_string()], 0)
+        .await?;
+    for d in [&mut u1, &mut u2] {
+        d.wait_received("the new member's text", 1, WAIT, |m| {
+            m["groupID"] == gid.as_str() && text_of(m) == "hello from iu3"
+        })
+        .await?;
+    }
+
+    // Quit: u2 leaves; its joined list drops the group, the others' member lists drop u2, and
+    // later messages do not reach it.
+    u2.sdk("quit_group", json!([gid])).await?;
+    sdk_until(
+        &mut u2,
+        "get_joined_group_list",
+        json!([]),
+        "the group gone after quitting",
+        |l| l.as_array().is_some() && !has(l, "groupID", &gid),
+    )
+    .await?;
+    sdk_until(
+        &mut u1,
+        "get_group_member_list",
+        json!([gid, 0, 0, 100]),
+        "iu1 and iu3 after iu2 quit",
+        |l| l.as_array().is_some_and(|l| l.len() == 2) && !has(l, "userID", "iu2"),
+    )
+    .await?;
+    u1.send_group_texts(&gid, &["after-quit".to_string()], 0)
+        .await?;
+    u3.wait_received("the text after the quit", 1, WAIT, |m| {
+        m["groupID"] == gid.as_str() && text_of(m) == "after-quit"
+    })
+    .await?;
+
+    // Transfer: u3 becomes the owner, u1 an ordinary member (OpenIM: role 20) who may no
+    // longer dismiss the group.
+    u1.sdk("transfer_group_owner", json!([gid, "iu3"])).await?;
+    let members = sdk_until(
+        &mut u3,
+        "get_group_member_list",
+        json!([gid, 0, 0, 100]),
+        "iu3 owner (100), iu1 member (20)",
+        |l| {
+            l.as_array().is_some_and(|l| {
+                l.iter()
+                    .any(|m| m["userID"] == "iu3" && m["roleLevel"] == 100)
+                    && l.iter()
+                        .any(|m| m["userID"] == "iu1" && m["roleLevel"] == 20)
+            })
+        },
+    )
+    .await?;
+    sdk_until(
+        &mut u3,
+        "get_specified_groups_info",
+        json!([[gid]]),
+        "ownerUserID iu3",
+        |l| {
+            l.as_array()
+                .is_some_and(|l| l.iter().any(|g| g["ownerUserID"] == "iu3"))
+        },
+    )
+    .await
+    .map_err(|e| e.context(format!("members: {members}")))?;
+    let r = u1.sdk_result("dismiss_group", json!([gid])).await?;
+    if r["code"] != NO_PERMISSION {
+        return Err(u1.fail(&format!(
+            "dismiss by a former owner: expected errCode {NO_PERMISSION}, got {r}"
+        )));
+    }
+
+    // The member who quit received nothing sent after it left.
+    u2.idle(Duration::from_secs(1)).await;
+    if let Some(m) = group_texts(&u2, &gid, None)
+        .iter()
+        .find(|m| text_of(m) == "after-quit")
+    {
+        return Err(u2.fail(&format!("a member who quit received a later message: {m}")));
+    }
+
+    u1.pass();
+    u2.pass();
+    u3.pass();
+    rill.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_dismiss_reaches_members_and_refuses_sends() -> anyhow::Result<()> {
+    if !require(
+        "group_dismiss_reaches_members_and_refuses_sends",
+        true,
+        false,
+    )? {
+        return Ok(());
+    }
+    let rill = Rill::start("e2e_group_dismiss").await?;
+    rill.rest.register(&["du1", "du2"]).await?;
+    let mut u1 = core_client(&rill, "du1", "du1", DEADLINE).await?;
+    let mut u2 = core_client(&rill, "du2", "du2", DEADLINE).await?;
+    u1.login().await?;
+    u2.login().await?;
+    let gid = create_group(&mut u1, "e2e dismiss", &["du2"]).await?;
+    sees_group(&mut u2, &gid).await?;
+    u2.send_group_texts(&gid, &["before-dismiss".to_string()], 0)
+        .await?;
+
+    // The SDK dismisses without deleteMember. OpenIM's push worker removes every member when
+    // it handles the 1511 notice, before pushing it (push_handler.go: Push2Group runs
+    // groupMessagesHandler, whose deferred DismissGroup(deleteMember=true) completes before
+    // GetConnsAndOnlinePush), so the member's SDK, syncing on that notice, drops the group.
+    u1.sdk("dismiss_group", json!([gid])).await?;
+    u2.wait_event(json!(GROUP_DISMISSED), WAIT).await?;
+    sdk_until(
+        &mut u2,
+        "get_joined_group_list",
+        json!([]),
+        "the dismissed group gone from the member's joined groups",
+        |l| l.as_array().is_some() && !has(l, "groupID", &gid),
+    )
+    .await?;
+    u2.wait_event(json!(JOINED_GROUP_DELETED), WAIT).await?;
+    // A send to the dismissed group is refused with 1204 (and must not crash the SDK).
+    let r = u2.try_send("", &gid, "after-dismiss").await?;
+    if r["code"] != DISMISSED_ALREADY {
+        return Err(u2.fail(&format!(
+            "send to a dismissed group: expected errCode {DISMISSED_ALREADY}, got {r}"
+        )));
+    }
+    // The history up to the dismissal stays readable.
+    let msgs = history(&mut u2, &sg(&gid), 20).await?;
+    if !msgs.iter().any(|m| text_of(m) == "before-dismiss") {
+        let kinds: Vec<(i64, i64)> = msgs.iter().map(|m| (seq_of(m), content_type(m))).collect();
+        return Err(u2.fail(&format!(
+            "history after the dismissal lost the earlier text: {kinds:?}"
+        )));
+    }
+
+    u1.pass();
+    u2.pass();
     rill.stop().await
 }
