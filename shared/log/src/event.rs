@@ -17,6 +17,9 @@ pub struct TraceContext {
 }
 
 /// Everything that can be appended to the log.
+// Messages are the hot path and stay unboxed (no extra allocation per append); entity events
+// are rare, so the size difference costs nothing that matters.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Event {
     /// A chat message stored in its conversation with a seq.

@@ -1,6 +1,7 @@
 //! Entity events applied to a real Mongo-wire server: re-applying is a no-op, an older event
 //! never overwrites a newer one (rows or tombstones), and version logs record each element once
 //! per event.
+#![allow(clippy::unwrap_used)]
 
 use bson::{Document, doc};
 use rill_core::entity::{Change, EntityEvent, Friend, Kind, Member, Rev};
