@@ -1,6 +1,7 @@
 //! Group chat with the official OpenIM SDK core (libopenimsdk.so, one process per user, driven
 //! by tests/sdk/sdk_core.py) against an in-process Rill: the SDK's own create_group,
-//! kick_group_member, change_group_member_mute and change_group_mute, group sends with
+//! kick_group_member, change_group_member_mute, change_group_mute, invite_user_to_group,
+//! quit_group, transfer_group_owner and dismiss_group; group sends with
 //! `send_message(recvID "", groupID)`, delivery in seq order, offline catch-up by sync.
 //!
 //! A test skips (printing why) only when the SDK core is unavailable and CI is unset.
