@@ -545,3 +545,61 @@ async fn a_batch_resolves_the_recipients_of_every_kind_of_message() -> anyhow::R
     }
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_revokes_follow_roles_and_reach_the_members() -> anyhow::Result<()> {
+    let redis = RedisServer::start().await?;
+    let (app, _, _) = app(&redis).await?;
+    // u1 owner, u2 admin, u3 and u4 members.
+    make_group(&app, "gr", &["u4"]).await?;
+    for from in ["u3", "u4", "u1", "u2", "u3"] {
+        assert_eq!(send(&app, from, "gr").await, None);
+    }
+    let revoke = |user: &str, seq: i64| {
+        let app = app.clone();
+        let user = user.to_string();
+        async move {
+            let req = rill_wire::pb::msg::RevokeMsgReq {
+                conversation_id: "sg_gr".into(),
+                seq,
+                user_id: user.clone(),
+            };
+            app.revoke_message(&caller(&user), req)
+                .await
+                .err()
+                .map(|e| e.code())
+        }
+    };
+    // Seqs: 1 u3, 2 u4, 3 u1 (owner), 4 u2 (admin), 5 u3.
+    assert_eq!(revoke("u4", 1).await, Some(ErrCode::NoPermission));
+    assert_eq!(revoke("u3", 1).await, None, "one's own message");
+    assert_eq!(revoke("u2", 2).await, None, "an admin, a member's message");
+    assert_eq!(revoke("u2", 3).await, Some(ErrCode::NoPermission));
+    assert_eq!(revoke("u1", 4).await, None, "the owner, an admin's message");
+    assert_eq!(revoke("u5", 5).await, Some(ErrCode::RecordNotFound));
+    assert_eq!(revoke("u3", 1).await, Some(ErrCode::MsgAlreadyRevoke));
+
+    // Members read the revoked messages as 2101 and the notices in the group's n_ twin.
+    let resp = app
+        .pull_by_seq_lists(&caller("u4"), seqs_req("u4", "sg_gr", &[1, 2, 3, 4, 5]))
+        .await?;
+    let types: Vec<i32> = resp.msgs["sg_gr"]
+        .msgs
+        .iter()
+        .map(|m| m.content_type)
+        .collect();
+    assert_eq!(types, vec![2101, 2101, 101, 2101, 101]);
+    let notices = app
+        .pull_by_seq_lists(&caller("u4"), seqs_req("u4", "n_gr", &[1, 2, 3]))
+        .await?;
+    let n = &notices.notification_msgs["n_gr"].msgs;
+    let from: Vec<(&str, &str, i32)> = n
+        .iter()
+        .map(|m| (m.send_id.as_str(), m.group_id.as_str(), m.content_type))
+        .collect();
+    assert_eq!(
+        from,
+        vec![("u3", "gr", 2101), ("u2", "gr", 2101), ("u1", "gr", 2101)]
+    );
+    Ok(())
+}

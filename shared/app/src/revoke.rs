@@ -141,9 +141,10 @@ impl App {
                     caller.check_self_or_admin(&msg.send_id)?;
                     role = user.app_manger_level;
                 }
-                // Group rules (owner/admin may revoke members' messages) belong here.
                 session::READ_GROUP => {
-                    return Err(AppError::no_permission("group revoke is not supported yet"));
+                    let snap = self.group_snapshot(&msg.group_id).await?;
+                    role =
+                        crate::membership::rules::revoke_role(&snap, &req.user_id, &msg.send_id)?;
                 }
                 other => {
                     return Err(AppError::coded(
@@ -201,7 +202,10 @@ impl App {
             .map_err(|e| AppError::coded(ErrCode::ServerInternal, e.to_string()))?;
         // From the revoker to the other end when the revoker is an end (OpenIM), else between
         // the original ends, so the notification always lands in this conversation's twin.
-        let (send_id, recv_id) = if req.user_id == msg.send_id {
+        let (send_id, recv_id) = if msg.session_type == session::READ_GROUP {
+            // OpenIM: from the revoker to the group.
+            (req.user_id.clone(), msg.group_id.clone())
+        } else if req.user_id == msg.send_id {
             (msg.send_id.clone(), msg.recv_id.clone())
         } else if req.user_id == msg.recv_id {
             (msg.recv_id.clone(), msg.send_id.clone())

@@ -80,6 +80,26 @@ pub fn check_send(snap: &GroupSnapshot, s: &GroupSend<'_>) -> Result<(), AppErro
     Ok(())
 }
 
+/// OpenIM's group revoke rule (`internal/rpc/msg/revoke.go`): a member may revoke their own
+/// message; the owner anyone's; an admin only an ordinary member's (or a former member's);
+/// nobody else anything (OpenIM dereferences a missing revoker there and fails; Rill says
+/// 1002). Returns the revoker's role level, 0 when not a member, which the revoke records.
+pub fn revoke_role(snap: &GroupSnapshot, revoker: &str, sender: &str) -> Result<i32, AppError> {
+    let role_of = |u: &str| snap.member(u).map(|m| m.role_level);
+    let revoker_role = role_of(revoker);
+    if revoker != sender {
+        let allowed = match revoker_role {
+            Some(role::OWNER) => true,
+            Some(role::ADMIN) => role_of(sender).is_none_or(|r| r == role::MEMBER),
+            _ => false,
+        };
+        if !allowed {
+            return Err(AppError::no_permission("no permission"));
+        }
+    }
+    Ok(revoker_role.unwrap_or(0))
+}
+
 /// Who gets a group message online: every member, the sender included (OpenIM's
 /// `Push2Group` ignores `senderSync`), then the users of [`extra_recipients`].
 pub fn recipients(snap: &GroupSnapshot, content_type: i32, content: &[u8]) -> Vec<String> {
@@ -193,6 +213,22 @@ mod tests {
         assert_eq!(code(&dismissed, "owner", 1511), None);
         let unknown = GroupSnapshot::new("x", None, Vec::new());
         assert_eq!(code(&unknown, "member", 101), Some(ErrCode::RecordNotFound));
+    }
+
+    #[test]
+    fn revokes_follow_roles() {
+        let s = snap(status::OK);
+        let r =
+            |revoker: &str, sender: &str| revoke_role(&s, revoker, sender).map_err(|e| e.code());
+        assert_eq!(r("member", "member"), Ok(20));
+        assert_eq!(r("member", "admin"), Err(ErrCode::NoPermission));
+        assert_eq!(r("admin", "member"), Ok(60));
+        assert_eq!(r("admin", "gone"), Ok(60));
+        assert_eq!(r("admin", "owner"), Err(ErrCode::NoPermission));
+        assert_eq!(r("admin", "admin"), Ok(60));
+        assert_eq!(r("owner", "admin"), Ok(100));
+        assert_eq!(r("gone", "gone"), Ok(0));
+        assert_eq!(r("gone", "member"), Err(ErrCode::NoPermission));
     }
 
     fn detail(tips: serde_json::Value) -> Vec<u8> {
