@@ -325,12 +325,14 @@ impl App {
             kind: Kind::Update,
             row: after,
         }];
+        // Status and removals land together, before anyone hears of the dismissal: OpenIM's
+        // push worker deletes the members before it pushes 1511, and an SDK that syncs on the
+        // notice must find the group gone from its joined list, not half-dismissed.
+        let delete_member = req.delete_member;
+        changes.extend(removals);
+        self.commit_group(caller, &req.group_id, changes).await?;
         let mut seq = None;
-        if req.delete_member {
-            changes.extend(removals);
-            self.commit_group(caller, &req.group_id, changes).await?;
-        } else {
-            self.commit_group(caller, &req.group_id, changes).await?;
+        if !delete_member {
             // OpenIM's quirk: the tips show the group as read before the dismissal.
             let notice_state = GroupState {
                 group: before,
@@ -350,19 +352,17 @@ impl App {
                     op_user: Some(op_user),
                     operation_time: 0,
                 };
+                // The members are gone already: the online copy goes to them by name.
                 seq = self
                     .group_notice(
                         kind::GROUP_DISMISSED,
                         &caller.user_id,
                         &req.group_id,
                         &tips,
-                        &[],
+                        &members,
                         req.send_message,
                     )
                     .await;
-            }
-            if !removals.is_empty() {
-                self.commit_group(caller, &req.group_id, removals).await?;
             }
         }
         self.members_left(&req.group_id, &members, seq).await?;
