@@ -195,6 +195,12 @@ async fn a_mongo_outage_delays_projections_but_they_converge() -> anyhow::Result
         .user_register(&admin, rill_wire::pb::user::UserRegisterReq { users })
         .await?;
     env.app.user_briefs(&ids).await?;
+    // ... and so does its relation cache (each receiver's blacklist).
+    for i in 0..20 {
+        let (_, a, b) = pair(i);
+        env.app.relation_facts(&a, &b, false).await?;
+        env.app.relation_facts(&b, &a, false).await?;
+    }
 
     mongo.stop().await?;
     // Sends only need Redis: all 1,000 sends through the front doors' command succeed while

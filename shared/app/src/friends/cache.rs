@@ -82,7 +82,17 @@ impl App {
         recv_id: &str,
     ) -> Result<(), AppError> {
         let verify = self.config().friend_verify;
-        let (blocked, friend) = self.relation_facts(recv_id, send_id, verify).await?;
+        let (blocked, friend) = match self.relation_facts(recv_id, send_id, verify).await {
+            Ok(facts) => facts,
+            // Sends need only Redis: with the blacklist not cached and Mongo unreachable, a
+            // send is let through (as an unreadable receive option is), unless friendship is
+            // required, which cannot be assumed.
+            Err(AppError::Store(e)) if !verify => {
+                tracing::warn!(send_id, recv_id, error = %e, "blacklist unreadable; send allowed");
+                (false, false)
+            }
+            Err(e) => return Err(e),
+        };
         if blocked {
             return Err(AppError::coded(
                 ErrCode::BlockedByPeer,
