@@ -207,7 +207,8 @@ impl App {
         if self.config().is_admin(&msg.send_id) || content::is_notification(msg.content_type) {
             return Ok(());
         }
-        self.check_single_chat_relation(&msg.send_id, &msg.recv_id).await?;
+        self.check_single_chat_relation(&msg.send_id, &msg.recv_id)
+            .await?;
         match global {
             recv_opt::NOT_RECEIVE => return Err(AppError::args("message is not sent")),
             recv_opt::RECEIVE_NOT_NOTIFY => {

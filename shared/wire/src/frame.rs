@@ -401,7 +401,11 @@ mod tests {
         let mut x: u32 = 7;
         for _ in 0..200_000 {
             x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            big.push(if x.is_multiple_of(3) { b'a' } else { (x >> 24) as u8 });
+            big.push(if x.is_multiple_of(3) {
+                b'a'
+            } else {
+                (x >> 24) as u8
+            });
         }
         let inputs: [&[u8]; 4] = [b"", b"x", b"hello hello hello hello", &big];
         // Twice, so the second round runs on a reset (not fresh) state.
