@@ -6,7 +6,8 @@
 //! broken by id so that pages never overlap.
 
 use crate::StoreError;
-use crate::entities::{GROUP_MEMBERS, GROUP_REQUESTS, GROUPS, live};
+use crate::entities::{GROUP_MEMBERS, GROUP_REQUESTS, GROUPS};
+use crate::query::{coll, decode, strings, with_live};
 use bson::{Bson, Document, doc};
 use futures_util::TryStreamExt;
 use mongodb::{Collection, Database};
@@ -49,15 +50,6 @@ fn request_sort() -> Document {
     doc! { "req_time": -1, "_id": 1 }
 }
 
-fn with_live(mut filter: Document) -> Document {
-    filter.extend(live());
-    filter
-}
-
-fn coll(db: &Database, name: &str) -> Collection<Document> {
-    db.collection::<Document>(name)
-}
-
 /// Escapes `s` for use inside a MongoDB regex (the keyword is matched as text).
 fn regex_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -68,13 +60,6 @@ fn regex_escape(s: &str) -> String {
         out.push(c);
     }
     out
-}
-
-/// Decodes documents, skipping any that do not decode (a row written by a newer version).
-fn decode<T: DeserializeOwned>(docs: Vec<Document>) -> Vec<T> {
-    docs.into_iter()
-        .filter_map(|d| bson::from_document(d).ok())
-        .collect()
 }
 
 /// Every matching live row in `sort` order, or only `page` of them.
@@ -102,31 +87,7 @@ async fn find_page<T: DeserializeOwned>(
     sort: Document,
     page: Page,
 ) -> Result<(u64, Vec<T>), StoreError> {
-    let total = coll.count_documents(with_live(filter.clone())).await?;
-    if total == 0 || page.skip >= total {
-        return Ok((total, Vec::new()));
-    }
-    Ok((total, find(coll, filter, sort, Some(page)).await?))
-}
-
-/// Reads one string field of every matching live document, in `sort` order.
-async fn strings(
-    coll: &Collection<Document>,
-    filter: Document,
-    field: &str,
-    sort: Document,
-) -> Result<Vec<String>, StoreError> {
-    let docs: Vec<Document> = coll
-        .find(with_live(filter))
-        .projection(doc! { field: 1 })
-        .sort(sort)
-        .await?
-        .try_collect()
-        .await?;
-    Ok(docs
-        .iter()
-        .filter_map(|d| d.get_str(field).ok().map(str::to_string))
-        .collect())
+    crate::query::page(coll, filter, sort, page.skip, page.limit).await
 }
 
 /// The live groups among `group_ids`, in the order asked (unknown ids are left out, as

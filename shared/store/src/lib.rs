@@ -7,6 +7,7 @@ pub mod error;
 pub mod friends;
 pub mod groups;
 pub mod messages;
+pub mod query;
 pub mod retry;
 pub mod users;
 pub mod versions;

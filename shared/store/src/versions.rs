@@ -195,56 +195,7 @@ impl VersionLog {
         if changes.is_empty() {
             return self.head(owner).await;
         }
-        let mut attempt: u32 = 0;
-        loop {
-            attempt += 1;
-            match self.find_head(owner).await? {
-                None => {
-                    let mut logs = Document::new();
-                    for (id, kind) in changes {
-                        logs.insert(
-                            encode_key(id),
-                            doc! { "s": *kind as i32, "v": FIRST_VERSION as i64 },
-                        );
-                    }
-                    if let Some(h) = self.create(owner, logs).await? {
-                        return Ok(h);
-                    }
-                }
-                Some((oid, current)) => {
-                    let next = current + 1;
-                    let mut set = doc! {
-                        "version": next as i64,
-                        "last_update": bson::DateTime::now(),
-                    };
-                    for (id, kind) in changes {
-                        set.insert(
-                            format!("logs.{}", encode_key(id)),
-                            doc! { "s": *kind as i32, "v": next as i64 },
-                        );
-                    }
-                    let r = self
-                        .coll
-                        .update_one(
-                            doc! { "_id": oid, "version": current as i64 },
-                            doc! { "$set": set },
-                        )
-                        .await?;
-                    if r.matched_count == 1 {
-                        return Ok(Head {
-                            id: oid.to_hex(),
-                            version: next,
-                        });
-                    }
-                }
-            }
-            // Another writer moved the version between our read and our write: read again.
-            // Back off a little after a few collisions so hot owners do not spin.
-            if attempt > 3 {
-                tokio::time::sleep(std::time::Duration::from_millis(u64::from(attempt.min(50))))
-                    .await;
-            }
-        }
+        self.record_if_newer(owner, changes, None).await
     }
 
     /// [`record`](Self::record) for an entity event of order `rev`: elements whose last
@@ -257,6 +208,24 @@ impl VersionLog {
         changes: &[(String, ChangeKind)],
         rev: &str,
     ) -> Result<Head, StoreError> {
+        self.record_if_newer(owner, changes, Some(rev)).await
+    }
+
+    /// One compare-and-set on `version` covering `changes`; with a `rev`, only the elements
+    /// last recorded by an older rev (or never) count, and each remembers `rev`.
+    async fn record_if_newer(
+        &self,
+        owner: &str,
+        changes: &[(String, ChangeKind)],
+        rev: Option<&str>,
+    ) -> Result<Head, StoreError> {
+        let entry = |kind: ChangeKind, version: u64| {
+            let mut e = doc! { "s": kind as i32, "v": version as i64 };
+            if let Some(rev) = rev {
+                e.insert("r", rev);
+            }
+            e
+        };
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
@@ -272,10 +241,7 @@ impl VersionLog {
             let Some(d) = existing else {
                 let mut logs = Document::new();
                 for (id, kind) in changes {
-                    logs.insert(
-                        encode_key(id),
-                        doc! { "s": *kind as i32, "v": FIRST_VERSION as i64, "r": rev },
-                    );
+                    logs.insert(encode_key(id), entry(*kind, FIRST_VERSION));
                 }
                 if let Some(h) = self.create(owner, logs).await? {
                     return Ok(h);
@@ -290,6 +256,9 @@ impl VersionLog {
             let due: Vec<&(String, ChangeKind)> = changes
                 .iter()
                 .filter(|(id, _)| {
+                    let Some(rev) = rev else {
+                        return true;
+                    };
                     let seen = logs
                         .and_then(|l| l.get_document(encode_key(id)).ok())
                         .and_then(|e| e.get_str("r").ok());
@@ -308,10 +277,7 @@ impl VersionLog {
                 "last_update": bson::DateTime::now(),
             };
             for (id, kind) in due {
-                set.insert(
-                    format!("logs.{}", encode_key(id)),
-                    doc! { "s": *kind as i32, "v": next as i64, "r": rev },
-                );
+                set.insert(format!("logs.{}", encode_key(id)), entry(*kind, next));
             }
             let r = self
                 .coll
@@ -326,6 +292,8 @@ impl VersionLog {
                     version: next,
                 });
             }
+            // Another writer moved the version between our read and our write: read again.
+            // Back off a little after a few collisions so hot owners do not spin.
             if attempt > 3 {
                 tokio::time::sleep(std::time::Duration::from_millis(u64::from(attempt.min(50))))
                     .await;
