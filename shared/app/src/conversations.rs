@@ -720,7 +720,7 @@ impl App {
         for row in &active {
             let max = max_of(row);
             let msg = self
-                .load_messages(&row.conversation_id, &[max])
+                .load_messages_for(owner, &row.conversation_id, &[max])
                 .await?
                 .pop();
             match msg {

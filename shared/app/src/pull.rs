@@ -7,7 +7,9 @@
 //! userMaxSeqCap)]`; Rill never deletes history, so the conversation's own lower bound is 1.
 //! Messages come from the hot window of the conversation stream and from MongoDB beyond it; a
 //! seq found in neither is a `{seq, status 4}` placeholder, and revoked messages are rewritten
-//! to content type 2101 on every read.
+//! to content type 2101 on every read. Deletions (`delete.rs`) apply at read time too: a seq
+//! deleted for everyone reads as that placeholder, one deleted for the reader keeps its fields
+//! with status 4 and empty content.
 
 use crate::{App, AppError, Caller};
 use rill_core::Message;
@@ -170,10 +172,30 @@ impl App {
     }
 
     /// The stored messages of `seqs` (in that order, duplicates kept), with `{seq, status 4}`
-    /// placeholders for seqs stored nowhere and revokes applied.
+    /// placeholders for seqs stored nowhere or deleted for everyone, and revokes applied.
     pub async fn load_messages(
         &self,
         conversation_id: &str,
+        seqs: &[i64],
+    ) -> Result<Vec<MsgData>, AppError> {
+        self.load(conversation_id, None, seqs).await
+    }
+
+    /// [`load_messages`](Self::load_messages) as `reader` sees them: also the messages
+    /// `reader` deleted for themselves come back with status 4 and empty content.
+    pub async fn load_messages_for(
+        &self,
+        reader: &str,
+        conversation_id: &str,
+        seqs: &[i64],
+    ) -> Result<Vec<MsgData>, AppError> {
+        self.load(conversation_id, Some(reader), seqs).await
+    }
+
+    async fn load(
+        &self,
+        conversation_id: &str,
+        reader: Option<&str>,
         seqs: &[i64],
     ) -> Result<Vec<MsgData>, AppError> {
         if seqs.is_empty() {
@@ -209,18 +231,22 @@ impl App {
             .filter(|s| found.contains_key(s))
             .collect();
         let revokes = self.revoke_records(conversation_id, &present).await?;
+        let deleted = self.deleted_seqs(conversation_id, reader, &present).await?;
         Ok(seqs
             .iter()
             .map(|seq| match found.get(seq) {
-                Some(m) => {
+                Some(m) if !deleted.everyone.contains(seq) => {
                     let mut data: MsgData = m.clone().into();
                     data.seq = *seq;
+                    if deleted.mine.contains(seq) {
+                        crate::delete::hide_for_reader(&mut data);
+                    }
                     if let Some(r) = revokes.get(seq) {
                         crate::revoke::apply(&mut data, r);
                     }
                     data
                 }
-                None => MsgData {
+                _ => MsgData {
                     seq: *seq,
                     status: status::DELETED,
                     ..Default::default()
@@ -269,7 +295,9 @@ impl App {
             } else {
                 Vec::new()
             };
-            let msgs = self.load_messages(&r.conversation_id, &seqs).await?;
+            let msgs = self
+                .load_messages_for(user, &r.conversation_id, &seqs)
+                .await?;
             if msgs.is_empty() {
                 continue;
             }
@@ -333,7 +361,9 @@ impl App {
                     end_seq = v.max;
                 }
             }
-            let msgs = self.load_messages(&conv.conversation_id, &wanted).await?;
+            let msgs = self
+                .load_messages_for(user, &conv.conversation_id, &wanted)
+                .await?;
             let map = if is_notification_conversation(&conv.conversation_id) {
                 &mut resp.notification_msgs
             } else {
@@ -368,36 +398,60 @@ impl App {
             if v.max < v.min {
                 continue;
             }
-            if let Some(m) = self.last_valid(id, v).await? {
+            if let Some(m) = self.last_valid(user, id, v).await? {
                 msgs.insert(id.clone(), m);
             }
         }
         Ok(GetLastMessageResp { msgs })
     }
 
+    /// The newest message not deleted in storage nor for everyone (OpenIM's `GetLastMessage`
+    /// skips physically deleted ones); one the reader deleted for themselves is still the
+    /// answer, with status 4 and empty content, as OpenIM's `handlerDeleteAndRevoked` leaves it.
     async fn last_valid(
         &self,
+        reader: &str,
         conversation_id: &str,
         v: Visible,
     ) -> Result<Option<MsgData>, AppError> {
+        let gone = self.deleted_for_everyone(conversation_id).await?;
         let from = (v.max - LAST_MESSAGE_SCAN + 1).max(v.min);
         let recent = self.log().range(conversation_id, from, v.max).await?;
         let newest = recent
             .into_iter()
             .rev()
+            .filter(|e| !gone.contains(&e.seq))
             .filter_map(|e| message_of(e.envelope.event))
             .find(|m| m.status < status::DELETED);
         let newest = match newest {
             Some(m) => Some(m),
             None => {
-                rill_store::messages::last_valid(self.store().database(), conversation_id, v.max)
-                    .await?
-                    .filter(|m| m.seq >= v.min)
+                let db = self.store().database();
+                let mut below = v.max;
+                loop {
+                    let m = rill_store::messages::last_valid(db, conversation_id, below)
+                        .await?
+                        .filter(|m| m.seq >= v.min);
+                    match m {
+                        // `below` stays >= v.min >= 1: 0 would mean "no bound" to the store.
+                        Some(m) if gone.contains(&m.seq) && m.seq > v.min => below = m.seq - 1,
+                        Some(m) if gone.contains(&m.seq) => break None,
+                        other => break other,
+                    }
+                }
             }
         };
         let Some(m) = newest else { return Ok(None) };
         let seq = m.seq;
         let mut data: MsgData = m.into();
+        if self
+            .deleted_seqs(conversation_id, Some(reader), &[seq])
+            .await?
+            .mine
+            .contains(&seq)
+        {
+            crate::delete::hide_for_reader(&mut data);
+        }
         if let Some(r) = self
             .revoke_records(conversation_id, &[seq])
             .await?

@@ -32,6 +32,15 @@ pub fn router() -> Router<crate::ApiState> {
         .route("/msg/get_server_time", post(get_server_time))
         .route("/msg/clear_conversation_msg", post(clear_conversation_msg))
         .route("/msg/user_clear_all_msg", post(user_clear_all_msg))
+        .route("/msg/delete_msgs", post(delete_msgs))
+}
+
+async fn delete_msgs(
+    State(app): State<App>,
+    Auth(caller): Auth,
+    ApiJson(req): ApiJson<pb::DeleteMsgsReq>,
+) -> ApiResult<pb::DeleteMsgsResp> {
+    ok(app.delete_msgs(&caller, req).await?)
 }
 
 async fn clear_conversation_msg(

@@ -1,0 +1,212 @@
+//! `/msg/delete_msgs` through the router: deleting for oneself turns those seqs into status-4
+//! messages with empty content for that user only; deleting for everyone (IsSyncOther) turns
+//! them into `{seq, status 4}` placeholders for every reader.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::Harness;
+use rill_app::Caller;
+use rill_wire::pb::msg::GetLastMessageReq;
+use serde_json::{Value, json};
+
+async fn send_texts(h: &Harness, from: &str, to: &str, n: usize) {
+    for i in 0..n {
+        h.admin(
+            "/msg/send_msg",
+            json!({"sendID": from, "recvID": to, "senderPlatformID": 1,
+                   "content": {"content": format!("m{i}")}, "contentType": 101, "sessionType": 1}),
+        )
+        .await
+        .expect(0);
+    }
+}
+
+/// The messages `user` pulls for seqs 1..=100 of `conv`.
+async fn pull(h: &Harness, token: &str, user: &str, conv: &str) -> Vec<Value> {
+    let data = h
+        .post(
+            "/msg/pull_msg_by_seq",
+            Some(token),
+            json!({"userID": user, "seqRanges": [{"conversationID": conv, "begin": 1, "end": 100, "num": 100}], "order": 0}),
+        )
+        .await
+        .expect(0);
+    data["msgs"][conv]["Msgs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// (seq, status, content) of each pulled message.
+fn summary(msgs: &[Value]) -> Vec<(i64, i64, String)> {
+    msgs.iter()
+        .map(|m| {
+            (
+                m["seq"].as_i64().unwrap_or(-1),
+                m["status"].as_i64().unwrap_or(-1),
+                m["content"].as_str().unwrap_or("?").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Content travels as base64 bytes (Go's JSON of a proto `bytes` field); empty when hidden.
+fn shown(content: &str) -> bool {
+    !content.is_empty() && content != "?"
+}
+
+async fn delete(h: &Harness, token: &str, body: Value) -> common::Resp {
+    h.post("/msg/delete_msgs", Some(token), body).await
+}
+
+async fn last_message(h: &Harness, user: &str, conv: &str) -> Option<(i64, i32)> {
+    let caller = Caller {
+        user_id: user.to_string(),
+        platform_id: 1,
+        is_admin: false,
+    };
+    let resp = h
+        .app
+        .last_messages(
+            &caller,
+            GetLastMessageReq {
+                user_id: user.to_string(),
+                conversation_i_ds: vec![conv.to_string()],
+            },
+        )
+        .await
+        .unwrap();
+    resp.msgs.get(conv).map(|m| (m.seq, m.status))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_for_self_hides_the_seqs_from_that_user_only() {
+    let h = Harness::start().await;
+    h.register(&["ea", "eb"]).await;
+    let (ta, tb) = (h.user_token("ea", 2).await, h.user_token("eb", 2).await);
+    let conv = "si_ea_eb";
+    send_texts(&h, "ea", "eb", 3).await;
+
+    delete(
+        &h,
+        &ta,
+        json!({"conversationID": conv, "seqs": [2, 3], "userID": "ea",
+               "deleteSyncOpt": {"IsSyncSelf": true, "IsSyncOther": false}}),
+    )
+    .await
+    .expect(0);
+
+    let mine = pull(&h, &ta, "ea", conv).await;
+    let s = summary(&mine);
+    assert_eq!(s.len(), 3, "{s:?}");
+    assert_eq!((s[0].0, s[0].1), (1, 2));
+    assert!(shown(&s[0].2), "{s:?}");
+    for (i, seq) in [(1, 2), (2, 3)] {
+        assert_eq!(s[i].0, seq);
+        assert_eq!(s[i].1, 4, "deleted for the user: status 4 ({s:?})");
+        assert_eq!(s[i].2, "", "deleted for the user: empty content");
+        // OpenIM keeps the other fields of a message deleted for one user.
+        assert_eq!(mine[i]["sendID"], "ea");
+    }
+    let theirs = summary(&pull(&h, &tb, "eb", conv).await);
+    assert!(
+        theirs.iter().all(|(_, st, c)| *st == 2 && shown(c)),
+        "peer unaffected: {theirs:?}"
+    );
+
+    // 1007: the newest message is still seq 3, deleted for ea (as OpenIM), intact for eb.
+    assert_eq!(last_message(&h, "ea", conv).await, Some((3, 4)));
+    assert_eq!(last_message(&h, "eb", conv).await, Some((3, 2)));
+
+    // Deleting again is harmless; a seq not sent yet is ignored, so it stays visible later.
+    delete(
+        &h,
+        &ta,
+        json!({"conversationID": conv, "seqs": [3, 4], "userID": "ea"}),
+    )
+    .await
+    .expect(0);
+    send_texts(&h, "eb", "ea", 1).await;
+    let s = summary(&pull(&h, &ta, "ea", conv).await);
+    assert_eq!(s.len(), 4);
+    assert_eq!(s[3].0, 4);
+    assert_eq!(s[3].1, 2, "a message sent after the delete: {s:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_for_everyone_hides_the_seqs_from_both_ends() {
+    let h = Harness::start().await;
+    h.register(&["fa", "fb"]).await;
+    let (ta, tb) = (h.user_token("fa", 2).await, h.user_token("fb", 2).await);
+    let conv = "si_fa_fb";
+    send_texts(&h, "fa", "fb", 3).await;
+
+    delete(
+        &h,
+        &tb,
+        json!({"conversationID": conv, "seqs": [3], "userID": "fb",
+               "deleteSyncOpt": {"IsSyncSelf": true, "IsSyncOther": true}}),
+    )
+    .await
+    .expect(0);
+
+    for (token, user) in [(&ta, "fa"), (&tb, "fb")] {
+        let msgs = pull(&h, token, user, conv).await;
+        let s = summary(&msgs);
+        assert_eq!(s.len(), 3, "{s:?}");
+        assert!(s[..2].iter().all(|(_, st, c)| *st == 2 && shown(c)));
+        assert_eq!((s[2].0, s[2].1), (3, 4), "{user}: {s:?}");
+        assert_eq!(s[2].2, "");
+        // Deleted for everyone: the bare placeholder OpenIM returns for a removed message.
+        assert_eq!(msgs[2]["sendID"], "", "{user}");
+        // 1007 skips it, as OpenIM skips a physically deleted message.
+        assert_eq!(last_message(&h, user, conv).await, Some((2, 2)), "{user}");
+    }
+
+    // A message deleted for everyone can no longer be revoked.
+    h.post(
+        "/msg/revoke_msg",
+        Some(&ta),
+        json!({"conversationID": conv, "seq": 3, "userID": "fa"}),
+    )
+    .await
+    .expect(1004);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_deletes_are_refused() {
+    let h = Harness::start().await;
+    h.register(&["ga", "gb", "gc"]).await;
+    let (ta, tc) = (h.user_token("ga", 2).await, h.user_token("gc", 2).await);
+    let conv = "si_ga_gb";
+    send_texts(&h, "ga", "gb", 1).await;
+
+    for body in [
+        json!({"conversationID": "", "seqs": [1], "userID": "ga"}),
+        json!({"conversationID": conv, "seqs": [], "userID": "ga"}),
+        json!({"conversationID": conv, "seqs": [0], "userID": "ga"}),
+        json!({"conversationID": conv, "seqs": [1]}),
+    ] {
+        delete(&h, &ta, body).await.expect(1001);
+    }
+    // Someone else's messages: 1002; a conversation the user is not part of: 1002.
+    delete(
+        &h,
+        &tc,
+        json!({"conversationID": conv, "seqs": [1], "userID": "ga"}),
+    )
+    .await
+    .expect(1002);
+    delete(
+        &h,
+        &tc,
+        json!({"conversationID": conv, "seqs": [1], "userID": "gc"}),
+    )
+    .await
+    .expect(1002);
+    // Nothing was deleted by the refused requests.
+    let s = summary(&pull(&h, &ta, "ga", conv).await);
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].1, 2);
+}
