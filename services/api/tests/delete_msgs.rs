@@ -210,3 +210,67 @@ async fn invalid_deletes_are_refused() {
     assert_eq!(s.len(), 1);
     assert_eq!(s[0].1, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_deletes_follow_membership() {
+    let h = Harness::start().await;
+    let ta = h.user("ha").await;
+    let tb = h.user("hb").await;
+    let tc = h.user("hc").await;
+    h.post(
+        "/group/create_group",
+        Some(&ta),
+        json!({"memberUserIDs": ["hb"], "adminUserIDs": [], "ownerUserID": "ha",
+               "groupInfo": {"groupID": "gdel", "groupName": "g", "groupType": 2}}),
+    )
+    .await
+    .expect(0);
+    let conv = "sg_gdel";
+    for i in 0..2 {
+        h.admin(
+            "/msg/send_msg",
+            json!({"sendID": "ha", "groupID": "gdel", "senderPlatformID": 1,
+                   "content": {"content": format!("g{i}")}, "contentType": 101, "sessionType": 3}),
+        )
+        .await
+        .expect(0);
+    }
+    let before = summary(&pull(&h, &ta, "ha", conv).await);
+    let last = before.last().map(|m| m.0).unwrap();
+    assert!(last >= 2, "{before:?}");
+
+    // hb deletes the newest for everyone and the one before for themselves.
+    delete(
+        &h,
+        &tb,
+        json!({"conversationID": conv, "seqs": [last], "userID": "hb",
+               "deleteSyncOpt": {"IsSyncSelf": false, "IsSyncOther": true}}),
+    )
+    .await
+    .expect(0);
+    delete(
+        &h,
+        &tb,
+        json!({"conversationID": conv, "seqs": [last - 1], "userID": "hb"}),
+    )
+    .await
+    .expect(0);
+    let status_of = |s: &[(i64, i64, String)], seq: i64| {
+        s.iter().find(|m| m.0 == seq).map(|m| m.1).unwrap_or(-1)
+    };
+    let a = summary(&pull(&h, &ta, "ha", conv).await);
+    let b = summary(&pull(&h, &tb, "hb", conv).await);
+    assert_eq!(status_of(&a, last), 4, "{a:?}");
+    assert_eq!(status_of(&b, last), 4, "{b:?}");
+    assert_eq!(status_of(&a, last - 1), 2, "{a:?}");
+    assert_eq!(status_of(&b, last - 1), 4, "{b:?}");
+
+    // Not a member: may not delete in the group.
+    delete(
+        &h,
+        &tc,
+        json!({"conversationID": conv, "seqs": [1], "userID": "hc"}),
+    )
+    .await
+    .expect(1002);
+}
