@@ -235,10 +235,12 @@ fn launch(
     Supervised::spawn(program, &args, base, &base.join("server.log"), cleanup)
 }
 
+/// Worth another launch on a fresh port: the port was taken, or the server exited before it
+/// was ready. The latter was seen under CI load with SecantusDB exiting 1 and an empty log
+/// (most likely a bind race it does not report); a second launch starts normally.
 fn is_port_taken(e: &anyhow::Error) -> bool {
-    format!("{e:#}")
-        .to_ascii_lowercase()
-        .contains("address already in use")
+    let text = format!("{e:#}").to_ascii_lowercase();
+    text.contains("address already in use") || text.contains("exited with")
 }
 
 async fn wait_ready(
