@@ -77,6 +77,8 @@ pub struct Target {
     child: Option<tokio::process::Child>,
     // Dropped last: the servers die with their handles.
     _redis: Option<rill_testkit::RedisServer>,
+    /// The self-contained run's private Mongo-wire server, kept alive with the target.
+    _mongo: Option<rill_testkit::MongoServer>,
 }
 
 impl Target {
@@ -99,6 +101,7 @@ impl Target {
             running: None,
             child: None,
             _redis: None,
+            _mongo: None,
         })
     }
 
@@ -132,6 +135,7 @@ impl Target {
             running: Some(running),
             child: None,
             _redis: None,
+            _mongo: None,
         })
     }
 
@@ -141,7 +145,25 @@ impl Target {
         } else {
             rill_testkit::RedisServer::start().await?
         };
-        let mongo = rill_testkit::MongoServer::shared().await?;
+        // A private, disk-backed Mongo-wire server: the in-memory one's 256 MB cache fills up
+        // (WT_CACHE_FULL) after a few tens of thousands of stored messages. MONGODB_URI, when
+        // set, is used as is.
+        let external = std::env::var("MONGODB_URI").is_ok_and(|u| !u.trim().is_empty());
+        let private = if external {
+            None
+        } else {
+            Some(rill_testkit::MongoServer::start_private().await?)
+        };
+        let shared = if external {
+            Some(rill_testkit::MongoServer::shared().await?)
+        } else {
+            None
+        };
+        let mongo = match (&private, shared) {
+            (Some(p), _) => p,
+            (None, Some(s)) => s,
+            (None, None) => anyhow::bail!("no Mongo-wire server"),
+        };
         let db = rill_testkit::unique_name("bench");
         let persistence = if args.aof {
             "AOF appendfsync always"
@@ -181,6 +203,7 @@ impl Target {
                     running: None,
                     child: Some(child),
                     _redis: None,
+                    _mongo: None,
                 }
             }
         };
@@ -204,6 +227,7 @@ impl Target {
             target.description
         );
         target._redis = Some(redis);
+        target._mongo = private;
         Ok(target)
     }
 
