@@ -65,6 +65,14 @@ pub mod status {
 }
 
 /// Group member roles.
+/// `Group.status` (OpenIM's GroupOk / GroupBanChat / GroupStatusDismissed / GroupStatusMuted).
+pub mod group_status {
+    pub const OK: i32 = 0;
+    pub const BANNED: i32 = 1;
+    pub const DISMISSED: i32 = 2;
+    pub const MUTED: i32 = 3;
+}
+
 pub mod role {
     pub const OWNER: i32 = 100;
     pub const ADMIN: i32 = 60;

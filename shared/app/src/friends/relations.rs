@@ -5,9 +5,8 @@ use super::{ADD_SOURCE_IMPORT, PARAM_MAX_LENGTH, has_duplicates, not_found, requ
 use crate::auth::check_admin;
 use crate::{App, AppError, Caller};
 use rill_core::ErrCode;
-use rill_core::entity::{Change, Friend, Kind, Rev};
+use rill_core::entity::{Change, Friend, Kind};
 use rill_store::friends as store;
-use rill_store::versions::{self, ChangeKind, VersionLog};
 use rill_wire::pb::{relation as pb, sdkws};
 
 fn update(row: Friend) -> Change {
@@ -115,12 +114,9 @@ impl App {
                     ex: req.ex.as_ref().map_or(row.ex.clone(), |v| v.value.clone()),
                     ..row
                 };
-                let rev = self
-                    .commit_pair(caller, owner, &friend, vec![update(row)])
+                // A pin change also records the sort element (in the event's apply).
+                self.commit_pair(caller, owner, &friend, vec![update(row)])
                     .await?;
-                if req.is_pinned.is_some() {
-                    self.mark_friend_order_changed(owner, &rev).await?;
-                }
             }
         }
         let tips = sdkws::FriendsInfoUpdateTips {
@@ -130,19 +126,6 @@ impl App {
         };
         self.friend_notice(notices::FRIENDS_INFO_UPDATE, owner, owner, &tips)
             .await;
-        Ok(())
-    }
-
-    /// Records OpenIM's sort element in the owner's friend log (at the pin's rev, so doing it
-    /// twice records nothing new).
-    async fn mark_friend_order_changed(&self, owner: &str, rev: &Rev) -> Result<(), AppError> {
-        VersionLog::new(self.store().database(), versions::FRIENDS)
-            .record_at(
-                owner,
-                &[(versions::SORT_ELEMENT.to_string(), ChangeKind::Update)],
-                rev.as_str(),
-            )
-            .await?;
         Ok(())
     }
 

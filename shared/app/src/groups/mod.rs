@@ -22,14 +22,7 @@ use crate::{App, AppError};
 use rill_core::ErrCode;
 use rill_core::entity::{Group, Member};
 
-/// `Group.status` values (OpenIM's constant.GroupOk / GroupBanChat / GroupStatusDismissed /
-/// GroupStatusMuted).
-pub mod status {
-    pub const OK: i32 = 0;
-    pub const BANNED: i32 = 1;
-    pub const DISMISSED: i32 = 2;
-    pub const MUTED: i32 = 3;
-}
+pub use rill_core::types::group_status as status;
 
 impl App {
     /// The group's live row, or 1201 when there is none (for lookups that answer 1201; the

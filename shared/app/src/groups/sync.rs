@@ -19,10 +19,9 @@ use rill_store::versions::{self, GROUP_INFO_ELEMENT, SYNC_LIMIT, VersionLog};
 use rill_wire::pb::group as pb;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-/// OpenIM's `VersionSortChangeID`: recorded next to a member whose role changed, so that the
-/// client re-reads the member order (`sortVersion` > 0). The entity log does not record it
-/// yet; when it appears in a group's log it is answered as OpenIM answers it.
-pub const SORT_ELEMENT: &str = "____S_O_R_T_I_D____";
+/// OpenIM's `VersionSortChangeID`: recorded (by the entity apply) next to a member whose role
+/// changed, so that the client re-reads the member order (`sortVersion` > 0).
+pub use rill_store::versions::SORT_ELEMENT;
 
 /// OpenIM's `versionSyncLimit`: a batch stops adding groups once this many changes are in it.
 const BATCH_CHANGE_LIMIT: usize = 500;

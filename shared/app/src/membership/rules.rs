@@ -7,20 +7,8 @@ use crate::AppError;
 use rill_core::ErrCode;
 use rill_core::types::{content, role};
 
-/// Group status values (OpenIM's GroupStatus*).
-pub mod status {
-    pub const OK: i32 = 0;
-    pub const BANNED: i32 = 1;
-    pub const DISMISSED: i32 = 2;
-    pub const MUTED: i32 = 3;
-}
-
-/// The group notifications the push treats specially.
-pub mod notification {
-    pub const MEMBER_QUIT: i32 = 1504;
-    pub const MEMBER_KICKED: i32 = 1508;
-    pub const GROUP_DISMISSED: i32 = 1511;
-}
+use crate::groups::notices::kind as notification;
+use rill_core::types::group_status as status;
 
 /// What a group send is checked against.
 pub struct GroupSend<'a> {
