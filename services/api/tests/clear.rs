@@ -8,37 +8,14 @@ mod common;
 use common::Harness;
 use serde_json::{Value, json};
 
-async fn send_texts(h: &Harness, from: &str, to: &str, n: usize) {
-    for i in 0..n {
-        h.admin(
-            "/msg/send_msg",
-            json!({"sendID": from, "recvID": to, "senderPlatformID": 1,
-                   "content": {"content": format!("m{i}")}, "contentType": 101, "sessionType": 1}),
-        )
-        .await
-        .expect(0);
-    }
-}
-
 /// The seqs `user` gets when pulling the whole conversation.
 async fn visible_seqs(h: &Harness, token: &str, user: &str, conv: &str) -> Vec<i64> {
-    let data = h
-        .post(
-            "/msg/pull_msg_by_seq",
-            Some(token),
-            json!({"userID": user, "seqRanges": [{"conversationID": conv, "begin": 1, "end": 100, "num": 100}], "order": 0}),
-        )
+    h.pull(token, user, conv)
         .await
-        .expect(0);
-    data["msgs"][conv]["Msgs"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter(|m| m["status"].as_i64() != Some(4))
-                .filter_map(|m| m["seq"].as_i64())
-                .collect()
-        })
-        .unwrap_or_default()
+        .iter()
+        .filter(|m| m["status"].as_i64() != Some(4))
+        .filter_map(|m| m["seq"].as_i64())
+        .collect()
 }
 
 async fn wait_for_row(h: &Harness, token: &str, user: &str, conv: &str) {
@@ -67,7 +44,7 @@ async fn clearing_hides_earlier_messages_from_the_user_only() {
     h.register(&["ca", "cb"]).await;
     let (ta, tb) = (h.user_token("ca", 2).await, h.user_token("cb", 2).await);
     let conv = "si_ca_cb";
-    send_texts(&h, "ca", "cb", 3).await;
+    h.send_texts("ca", "cb", 3).await;
     // The pull authorises by id; the clear needs the user's conversation row, which the
     // send path creates through the projection or set_conversations: create it explicitly.
     h.post(
@@ -94,7 +71,7 @@ async fn clearing_hides_earlier_messages_from_the_user_only() {
         "peer unaffected"
     );
 
-    send_texts(&h, "cb", "ca", 1).await;
+    h.send_texts("cb", "ca", 1).await;
     assert_eq!(visible_seqs(&h, &ta, "ca", conv).await, [4]);
 
     // Someone else's conversations: 1002; no userID: 1001.
@@ -120,7 +97,7 @@ async fn clearing_for_everyone_moves_the_peer_too() {
     h.register(&["da", "db"]).await;
     let (ta, tb) = (h.user_token("da", 2).await, h.user_token("db", 2).await);
     let conv = "si_da_db";
-    send_texts(&h, "da", "db", 2).await;
+    h.send_texts("da", "db", 2).await;
     h.post(
         "/conversation/set_conversations",
         Some(&ta),

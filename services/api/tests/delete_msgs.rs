@@ -10,34 +10,6 @@ use rill_app::Caller;
 use rill_wire::pb::msg::GetLastMessageReq;
 use serde_json::{Value, json};
 
-async fn send_texts(h: &Harness, from: &str, to: &str, n: usize) {
-    for i in 0..n {
-        h.admin(
-            "/msg/send_msg",
-            json!({"sendID": from, "recvID": to, "senderPlatformID": 1,
-                   "content": {"content": format!("m{i}")}, "contentType": 101, "sessionType": 1}),
-        )
-        .await
-        .expect(0);
-    }
-}
-
-/// The messages `user` pulls for seqs 1..=100 of `conv`.
-async fn pull(h: &Harness, token: &str, user: &str, conv: &str) -> Vec<Value> {
-    let data = h
-        .post(
-            "/msg/pull_msg_by_seq",
-            Some(token),
-            json!({"userID": user, "seqRanges": [{"conversationID": conv, "begin": 1, "end": 100, "num": 100}], "order": 0}),
-        )
-        .await
-        .expect(0);
-    data["msgs"][conv]["Msgs"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
 /// (seq, status, content) of each pulled message.
 fn summary(msgs: &[Value]) -> Vec<(i64, i64, String)> {
     msgs.iter()
@@ -86,7 +58,7 @@ async fn deleting_for_self_hides_the_seqs_from_that_user_only() {
     h.register(&["ea", "eb"]).await;
     let (ta, tb) = (h.user_token("ea", 2).await, h.user_token("eb", 2).await);
     let conv = "si_ea_eb";
-    send_texts(&h, "ea", "eb", 3).await;
+    h.send_texts("ea", "eb", 3).await;
 
     delete(
         &h,
@@ -97,7 +69,7 @@ async fn deleting_for_self_hides_the_seqs_from_that_user_only() {
     .await
     .expect(0);
 
-    let mine = pull(&h, &ta, "ea", conv).await;
+    let mine = h.pull(&ta, "ea", conv).await;
     let s = summary(&mine);
     assert_eq!(s.len(), 3, "{s:?}");
     assert_eq!((s[0].0, s[0].1), (1, 2));
@@ -109,7 +81,7 @@ async fn deleting_for_self_hides_the_seqs_from_that_user_only() {
         // OpenIM keeps the other fields of a message deleted for one user.
         assert_eq!(mine[i]["sendID"], "ea");
     }
-    let theirs = summary(&pull(&h, &tb, "eb", conv).await);
+    let theirs = summary(&h.pull(&tb, "eb", conv).await);
     assert!(
         theirs.iter().all(|(_, st, c)| *st == 2 && shown(c)),
         "peer unaffected: {theirs:?}"
@@ -127,8 +99,8 @@ async fn deleting_for_self_hides_the_seqs_from_that_user_only() {
     )
     .await
     .expect(0);
-    send_texts(&h, "eb", "ea", 1).await;
-    let s = summary(&pull(&h, &ta, "ea", conv).await);
+    h.send_texts("eb", "ea", 1).await;
+    let s = summary(&h.pull(&ta, "ea", conv).await);
     assert_eq!(s.len(), 4);
     assert_eq!(s[3].0, 4);
     assert_eq!(s[3].1, 2, "a message sent after the delete: {s:?}");
@@ -140,7 +112,7 @@ async fn deleting_for_everyone_hides_the_seqs_from_both_ends() {
     h.register(&["fa", "fb"]).await;
     let (ta, tb) = (h.user_token("fa", 2).await, h.user_token("fb", 2).await);
     let conv = "si_fa_fb";
-    send_texts(&h, "fa", "fb", 3).await;
+    h.send_texts("fa", "fb", 3).await;
 
     delete(
         &h,
@@ -152,7 +124,7 @@ async fn deleting_for_everyone_hides_the_seqs_from_both_ends() {
     .expect(0);
 
     for (token, user) in [(&ta, "fa"), (&tb, "fb")] {
-        let msgs = pull(&h, token, user, conv).await;
+        let msgs = h.pull(token, user, conv).await;
         let s = summary(&msgs);
         assert_eq!(s.len(), 3, "{s:?}");
         assert!(s[..2].iter().all(|(_, st, c)| *st == 2 && shown(c)));
@@ -180,7 +152,7 @@ async fn invalid_deletes_are_refused() {
     h.register(&["ga", "gb", "gc"]).await;
     let (ta, tc) = (h.user_token("ga", 2).await, h.user_token("gc", 2).await);
     let conv = "si_ga_gb";
-    send_texts(&h, "ga", "gb", 1).await;
+    h.send_texts("ga", "gb", 1).await;
 
     for body in [
         json!({"conversationID": "", "seqs": [1], "userID": "ga"}),
@@ -206,7 +178,7 @@ async fn invalid_deletes_are_refused() {
     .await
     .expect(1002);
     // Nothing was deleted by the refused requests.
-    let s = summary(&pull(&h, &ta, "ga", conv).await);
+    let s = summary(&h.pull(&ta, "ga", conv).await);
     assert_eq!(s.len(), 1);
     assert_eq!(s[0].1, 2);
 }
@@ -235,7 +207,7 @@ async fn group_deletes_follow_membership() {
         .await
         .expect(0);
     }
-    let before = summary(&pull(&h, &ta, "ha", conv).await);
+    let before = summary(&h.pull(&ta, "ha", conv).await);
     let last = before.last().map(|m| m.0).unwrap();
     assert!(last >= 2, "{before:?}");
 
@@ -258,8 +230,8 @@ async fn group_deletes_follow_membership() {
     let status_of = |s: &[(i64, i64, String)], seq: i64| {
         s.iter().find(|m| m.0 == seq).map(|m| m.1).unwrap_or(-1)
     };
-    let a = summary(&pull(&h, &ta, "ha", conv).await);
-    let b = summary(&pull(&h, &tb, "hb", conv).await);
+    let a = summary(&h.pull(&ta, "ha", conv).await);
+    let b = summary(&h.pull(&tb, "hb", conv).await);
     assert_eq!(status_of(&a, last), 4, "{a:?}");
     assert_eq!(status_of(&b, last), 4, "{b:?}");
     assert_eq!(status_of(&a, last - 1), 2, "{a:?}");

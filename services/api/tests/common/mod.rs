@@ -182,6 +182,35 @@ impl Harness {
         data["token"].as_str().expect("token").to_string()
     }
 
+    /// `n` single-chat texts `m0`, `m1`, … from `from` to `to`, sent by the admin.
+    pub async fn send_texts(&self, from: &str, to: &str, n: usize) {
+        for i in 0..n {
+            self.admin(
+                "/msg/send_msg",
+                json!({"sendID": from, "recvID": to, "senderPlatformID": 1,
+                       "content": {"content": format!("m{i}")}, "contentType": 101, "sessionType": 1}),
+            )
+            .await
+            .expect(0);
+        }
+    }
+
+    /// The messages `user` pulls for seqs 1..=100 of `conv`.
+    pub async fn pull(&self, token: &str, user: &str, conv: &str) -> Vec<Value> {
+        let data = self
+            .post(
+                "/msg/pull_msg_by_seq",
+                Some(token),
+                json!({"userID": user, "seqRanges": [{"conversationID": conv, "begin": 1, "end": 100, "num": 100}], "order": 0}),
+            )
+            .await
+            .expect(0);
+        data["msgs"][conv]["Msgs"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// Registers `user_id` and returns a token for it on Android.
     pub async fn user(&self, user_id: &str) -> String {
         self.register(&[user_id]).await;
