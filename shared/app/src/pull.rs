@@ -230,8 +230,11 @@ impl App {
             .copied()
             .filter(|s| found.contains_key(s))
             .collect();
-        let revokes = self.revoke_records(conversation_id, &present).await?;
-        let deleted = self.deleted_seqs(conversation_id, reader, &present).await?;
+        // Two independent Redis reads: in flight together (the shared connection pipelines).
+        let (revokes, deleted) = tokio::try_join!(
+            self.revoke_records(conversation_id, &present),
+            self.deleted_seqs(conversation_id, reader, &present),
+        )?;
         Ok(seqs
             .iter()
             .map(|seq| match found.get(seq) {
