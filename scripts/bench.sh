@@ -9,8 +9,10 @@
 #   scripts/bench.sh -- --send-messages 500000 --fanout-members 2000   # suite options
 #
 # Arguments before `--` go to `rill bench` (target options), after it to `rill bench suite`.
-# MONGODB_URI, if set, is used instead of starting a Mongo-wire server. Benchmarks never run in
-# CI; services/rill/tests/bench_smoke.rs is their smoke test.
+# The private Mongo-wire server is secantusd-rs (built into .tools/bin on the first run, about 8
+# minutes; BENCH_MONGO=auto uses mongod or the slower secantusd-py instead). MONGODB_URI, if
+# set, is used instead of starting one. Benchmarks never run in CI;
+# services/rill/tests/bench_smoke.rs is their smoke test.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,7 +21,13 @@ export RILL_ROOT="$ROOT"
 # shellcheck source=lib/deps.sh
 . "$ROOT/scripts/lib/deps.sh"
 ensure_redis
-[ -n "${MONGODB_URI:-}" ] || ensure_mongo_venv
+mongo="${BENCH_MONGO:-secantusd-rs}"
+if [ -z "${MONGODB_URI:-}" ]; then
+  case "$mongo" in
+    secantusd-rs) ensure_secantus_rs ;;
+    *) ensure_mongo_venv ;;
+  esac
+fi
 
 target_args=()
 suite_args=()
@@ -44,6 +52,6 @@ cargo build --release -p rill >&2
 export RUST_LOG="${RUST_LOG:-warn}"
 
 echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
-echo "command: target/release/rill bench --self-contained --server child ${target_args[*]:-} suite --connections $connections ${suite_args[*]:-}"
-exec "$ROOT/target/release/rill" bench --self-contained --server child "${target_args[@]}" \
+echo "command: target/release/rill bench --self-contained --server child --mongo $mongo ${target_args[*]:-} suite --connections $connections ${suite_args[*]:-}"
+exec "$ROOT/target/release/rill" bench --self-contained --server child --mongo "$mongo" "${target_args[@]}" \
   suite --connections "$connections" "${suite_args[@]}"

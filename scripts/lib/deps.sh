@@ -69,6 +69,25 @@ ensure_mongo_venv() {
   ) 9>"$RILL_ROOT/.tools/mongo-venv.lock"
 }
 
+# The Rust build of the same Mongo-wire server (`secantusd-rs`, crate secantus-mdb), about ten
+# times faster than secantusd-py: benchmarks use it so the store is not what they measure (see
+# shared/mongo.md). Built once into .tools/bin (about 8 minutes on 2 cores; needs cmake). The
+# crate declares rust-version 1.98; the pinned version builds on 1.95 with --ignore-rust-version.
+SECANTUS_RS_VERSION="0.5.3-beta.196"
+SECANTUS_RS_BIN="$RILL_ROOT/.tools/bin/secantusd-rs"
+ensure_secantus_rs() {
+  [ -x "$SECANTUS_RS_BIN" ] && return 0
+  command -v cmake >/dev/null 2>&1 || apt_install cmake
+  mkdir -p "$RILL_ROOT/.tools"
+  (
+    flock -x 9
+    if [ -x "$SECANTUS_RS_BIN" ]; then exit 0; fi
+    log "cargo install secantus-mdb $SECANTUS_RS_VERSION into $RILL_ROOT/.tools (about 8 minutes)"
+    cargo install -q secantus-mdb --version "$SECANTUS_RS_VERSION" --locked \
+      --ignore-rust-version --root "$RILL_ROOT/.tools"
+  ) 9>"$RILL_ROOT/.tools/secantus-rs.lock"
+}
+
 ensure_nextest() {
   command -v cargo-nextest >/dev/null 2>&1 && return 0
   log "cargo install cargo-nextest"
@@ -98,9 +117,10 @@ free_port() {
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   case "${1:-all}" in
     mongo-venv) ensure_mongo_venv ;;
+    secantus-rs) ensure_secantus_rs ;;
     redis) ensure_redis ;;
     node) ensure_node ;;
     all) ensure_redis; ensure_mongo_venv; ensure_node; ensure_nextest ;;
-    *) echo "usage: $0 [mongo-venv|redis|node|all]" >&2; exit 2 ;;
+    *) echo "usage: $0 [mongo-venv|secantus-rs|redis|node|all]" >&2; exit 2 ;;
   esac
 fi

@@ -12,7 +12,7 @@ mod process;
 mod redis_server;
 mod workspace;
 
-pub use mongo_server::MongoServer;
+pub use mongo_server::{MongoEngine, MongoServer};
 pub use names::unique_name;
 pub use redis_server::RedisServer;
 pub use workspace::workspace_root;

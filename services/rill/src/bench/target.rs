@@ -18,6 +18,24 @@ pub enum ServerMode {
     Child,
 }
 
+/// The private Mongo-wire server of a self-contained run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MongoChoice {
+    /// `mongod` from PATH, else `secantusd-py` (what the tests use).
+    Auto,
+    /// `secantusd-rs` (built into .tools/bin on first use): the store is then not the bottleneck.
+    SecantusdRs,
+}
+
+impl From<MongoChoice> for rill_testkit::MongoEngine {
+    fn from(c: MongoChoice) -> Self {
+        match c {
+            MongoChoice::Auto => rill_testkit::MongoEngine::Auto,
+            MongoChoice::SecantusdRs => rill_testkit::MongoEngine::SecantusRs,
+        }
+    }
+}
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct TargetArgs {
     /// Start a private redis-server, Mongo-wire server and Rill server instead of using --api,
@@ -30,6 +48,9 @@ pub struct TargetArgs {
     /// With --self-contained: Redis with AOF `appendfsync always` (the production setting).
     #[arg(long)]
     pub aof: bool,
+    /// With --self-contained: which Mongo-wire server to start (ignored when MONGODB_URI is set).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub mongo: MongoChoice,
     /// With --self-contained: run only these services (default all), e.g. to take the Mongo
     /// projections out of a measurement. Projections not run never drain.
     #[arg(long, value_enum, value_delimiter = ',')]
@@ -152,7 +173,7 @@ impl Target {
         let private = if external {
             None
         } else {
-            Some(rill_testkit::MongoServer::start_private().await?)
+            Some(rill_testkit::MongoServer::start_private_on(args.mongo.into()).await?)
         };
         let shared = if external {
             Some(rill_testkit::MongoServer::shared().await?)
@@ -222,8 +243,16 @@ impl Target {
         } else {
             format!(" (only {:?})", args.services)
         };
+        let mongo_name = if external {
+            "MONGODB_URI"
+        } else {
+            match args.mongo {
+                MongoChoice::Auto => "Mongo-wire server (mongod or secantusd-py)",
+                MongoChoice::SecantusdRs => "secantusd-rs",
+            }
+        };
         target.description = format!(
-            "self-contained: {}{services}, private redis-server ({persistence}), Mongo-wire server",
+            "self-contained: {}{services}, private redis-server ({persistence}), {mongo_name}",
             target.description
         );
         target._redis = Some(redis);
