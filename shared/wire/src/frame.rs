@@ -4,8 +4,8 @@
 
 use crate::error::WireError;
 use crate::gob;
+pub use crate::gzip::{gunzip, gzip};
 use serde::{Deserialize, Serialize};
-use std::io::Read;
 
 /// How the payload of a binary frame is encoded (query `sdkType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -259,61 +259,6 @@ fn decode_json_resp(body: &[u8]) -> Result<WsResp, WireError> {
     })
 }
 
-// ---------------------------------------------------------------- gzip
-
-/// The gzip header flate2 and Go write at the default level: no name, mtime 0, XFL 0, OS 255.
-const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
-
-thread_local! {
-    /// One raw-deflate state per thread, reset between frames. A fresh `GzEncoder` per frame
-    /// allocated and zeroed the whole deflate state every time (14% of the server's samples
-    /// under load); a reset keeps the allocation and produces the same bytes.
-    static DEFLATE: std::cell::RefCell<flate2::Compress> =
-        std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::default(), false));
-}
-
-/// Gzip at the default level, as Go's `gzip.NewWriter` does (byte for byte what a fresh
-/// `flate2::write::GzEncoder` writes).
-pub fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() / 2 + 64);
-    out.extend_from_slice(&GZIP_HEADER);
-    DEFLATE.with(|cell| {
-        let mut deflate = cell.borrow_mut();
-        deflate.reset();
-        loop {
-            if out.capacity() - out.len() < 64 {
-                out.reserve(out.capacity().max(256));
-            }
-            let consumed = deflate.total_in() as usize;
-            let input = data.get(consumed..).unwrap_or_default();
-            match deflate.compress_vec(input, &mut out, flate2::FlushCompress::Finish) {
-                Ok(flate2::Status::StreamEnd) => break,
-                Ok(_) => {}
-                // Raw deflate into a growing Vec has no failure mode; never loop on one.
-                Err(_) => break,
-            }
-        }
-    });
-    let mut crc = flate2::Crc::new();
-    crc.update(data);
-    out.extend_from_slice(&crc.sum().to_le_bytes());
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    out
-}
-
-/// Gunzips `data`, failing once the output would exceed `limit` bytes.
-pub fn gunzip(data: &[u8], limit: usize) -> Result<Vec<u8>, WireError> {
-    let dec = flate2::read::MultiGzDecoder::new(data);
-    let mut out = Vec::with_capacity(data.len().saturating_mul(4).min(limit));
-    dec.take(limit as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| WireError::Gzip(e.to_string()))?;
-    if out.len() > limit {
-        return Err(WireError::TooLarge { limit });
-    }
-    Ok(out)
-}
-
 // ---------------------------------------------------------------- text frames
 
 /// What to do with a text frame from a JSON client.
@@ -382,39 +327,4 @@ pub fn connect_ack(err_code: i32, err_msg: &str, err_dlt: &str) -> String {
 /// `{"errCode":0,"errMsg":"","errDlt":""}`.
 pub fn connect_ack_ok() -> String {
     connect_ack(0, "", "")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{gunzip, gzip};
-    use std::io::Write;
-
-    fn reference(data: &[u8]) -> Vec<u8> {
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        enc.write_all(data).unwrap();
-        enc.finish().unwrap()
-    }
-
-    #[test]
-    fn reused_deflate_state_writes_what_a_fresh_encoder_writes() {
-        let mut big = Vec::new();
-        let mut x: u32 = 7;
-        for _ in 0..200_000 {
-            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            big.push(if x.is_multiple_of(3) {
-                b'a'
-            } else {
-                (x >> 24) as u8
-            });
-        }
-        let inputs: [&[u8]; 4] = [b"", b"x", b"hello hello hello hello", &big];
-        // Twice, so the second round runs on a reset (not fresh) state.
-        for _ in 0..2 {
-            for data in inputs {
-                let z = gzip(data);
-                assert_eq!(z, reference(data), "len {}", data.len());
-                assert_eq!(gunzip(&z, 1 << 20).unwrap(), data);
-            }
-        }
-    }
 }

@@ -4,6 +4,7 @@
 //!
 //! - [`pb`]: `pb::sdkws::MsgData`, `pb::msg::SendMsgResp`, ... (one module per OpenIM package).
 //! - [`frame`]: `decode_req` / `encode_resp` for WS binary frames, text ping/pong, connect ack.
+//! - [`gzip`]: whole-frame gzip (stored blocks for small frames, libdeflate to read).
 //! - [`envelope`]: the REST `ApiResponse`.
 //! - [`convert`]: `MsgData` ⇄ `rill_core::Message`.
 
@@ -14,6 +15,7 @@ pub mod envelope;
 pub mod error;
 pub mod frame;
 pub mod gob;
+pub mod gzip;
 pub mod json;
 pub mod pb;
 

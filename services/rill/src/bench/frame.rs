@@ -2,7 +2,6 @@
 //! optional whole-frame gzip (protocol.md §2.2).
 
 use super::gob::{self, Req, Resp};
-use super::gz::{Gz, GzError};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
@@ -50,17 +49,15 @@ impl Wire {
 
     /// A per-connection encoder/decoder for these settings.
     pub fn codec(self) -> FrameCodec {
-        FrameCodec {
-            wire: self,
-            gz: self.gzip.then(Gz::default),
-        }
+        FrameCodec { wire: self }
     }
 }
 
-/// Encodes requests and decodes responses of one connection (reuses its gzip state).
+/// Encodes requests and decodes responses of one connection. Gzip is rill-wire's (stored
+/// blocks for small frames, libdeflate to read): the tool shares the machine with the server
+/// it measures, so its own cost matters.
 pub struct FrameCodec {
     wire: Wire,
-    gz: Option<Gz>,
 }
 
 impl FrameCodec {
@@ -74,20 +71,20 @@ impl FrameCodec {
             Codec::Gob => gob::encode_req(req, &mut raw),
             Codec::Json => encode_json(req, &mut raw),
         }
-        match self.gz.as_mut() {
-            Some(gz) => gz.compress(&raw),
-            None => raw,
+        if self.wire.gzip {
+            rill_wire::gzip::gzip(&raw)
+        } else {
+            raw
         }
     }
 
     pub fn decode(&mut self, frame: &[u8]) -> Result<Resp, FrameError> {
         let inflated;
-        let raw = match self.gz.as_mut() {
-            Some(gz) => {
-                inflated = gz.decompress(frame)?;
-                &inflated[..]
-            }
-            None => frame,
+        let raw = if self.wire.gzip {
+            inflated = rill_wire::gzip::gunzip(frame, rill_wire::frame::MAX_DECOMPRESSED)?;
+            &inflated[..]
+        } else {
+            frame
         };
         match self.wire.codec {
             Codec::Gob => gob::decode_resp(raw).map_err(FrameError::Gob),
@@ -99,7 +96,7 @@ impl FrameCodec {
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
     #[error(transparent)]
-    Gzip(#[from] GzError),
+    Gzip(#[from] rill_wire::WireError),
     #[error(transparent)]
     Gob(#[from] gob::GobError),
     #[error("json frame: {0}")]

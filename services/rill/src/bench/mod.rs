@@ -12,7 +12,6 @@ pub mod connections;
 pub mod fanout;
 pub mod frame;
 pub mod gob;
-pub mod gz;
 pub mod lag;
 pub mod msgs;
 pub mod progress;
