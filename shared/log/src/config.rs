@@ -26,6 +26,12 @@ pub struct GroupConfig {
     pub claim_idle: Duration,
     /// After this many failed deliveries an entry moves to the group's dead-letter stream.
     pub max_deliveries: u64,
+    /// After a read that did not fill a batch, the next read waits until this long after the
+    /// last one began, so entries arriving meanwhile are handled together: a projection whose
+    /// cost is per conversation (the read model) or per round trip (history) then does less
+    /// work per entry. 0 (the default) reads again at once, as a latency-bound group must.
+    #[serde(with = "humantime_serde", default)]
+    pub linger: Duration,
 }
 
 /// The whole topology.
@@ -55,19 +61,20 @@ impl Default for Topology {
     /// The same values as the shipped `streams.yaml` (a unit test keeps them equal), for tests
     /// and tools that run without a file.
     fn default() -> Self {
-        let group = |batch_size| GroupConfig {
+        let group = |batch_size, linger_ms| GroupConfig {
             batch_size,
             block: Duration::from_millis(200),
             claim_idle: Duration::from_secs(30),
             max_deliveries: 5,
+            linger: Duration::from_millis(linger_ms),
         };
         let groups = [
-            (GROUP_HISTORY, 256),
-            (GROUP_PUSH, 128),
-            (GROUP_READMODEL, 256),
+            (GROUP_HISTORY, 256, 20),
+            (GROUP_PUSH, 128, 0),
+            (GROUP_READMODEL, 256, 100),
         ]
         .into_iter()
-        .map(|(name, batch)| (name.to_string(), group(batch)))
+        .map(|(name, batch, linger)| (name.to_string(), group(batch, linger)))
         .collect();
         Self {
             partitions: 16,
@@ -161,6 +168,13 @@ impl Topology {
             if g.max_deliveries == 0 {
                 return Err(format!("{}: must be at least 1", field("max_deliveries")));
             }
+            // Longer than claim_idle, a lingering consumer's entries would look abandoned.
+            if g.linger >= g.claim_idle {
+                return Err(format!(
+                    "{}: must be shorter than claim_idle",
+                    field("linger")
+                ));
+            }
         }
         Ok(())
     }
@@ -211,7 +225,16 @@ groups:
         let g = t.group("history").unwrap();
         assert_eq!(g.block, Duration::from_millis(100));
         assert_eq!(g.max_deliveries, 3);
+        assert_eq!(g.linger, Duration::ZERO, "linger defaults to none");
         assert!(t.group("push").is_none());
+        let t = Topology::from_yaml_str(
+            &GOOD.replace("max_deliveries: 3", "max_deliveries: 3, linger: 50ms"),
+        )
+        .unwrap();
+        assert_eq!(
+            t.group("history").unwrap().linger,
+            Duration::from_millis(50)
+        );
     }
 
     #[test]
@@ -254,6 +277,10 @@ groups:
             err(&GOOD.replace("max_deliveries: 3", "max_deliveries: 0")).contains("max_deliveries")
         );
         assert!(err(&GOOD.replace("hot_window: 100", "hot_window: 0")).contains("hot_window"));
+        assert!(
+            err(&GOOD.replace("max_deliveries: 3", "max_deliveries: 3, linger: 5s"))
+                .contains("groups.history.linger")
+        );
         assert!(err(&GOOD.replace("key_prefix: t", "key_prefix: 'a{b}'")).contains("key_prefix"));
         assert!(err(&GOOD.replace("partitions: 4", "partitions: -3")).contains("partitions"));
     }

@@ -144,8 +144,20 @@ impl<'a, H: Handler> Worker<'a, H> {
         if shutdown.is_cancelled() {
             return Ok(());
         }
+        let began = Instant::now();
         let read = self.read_new().await?;
-        self.process(read).await
+        // Linger after a read that found something but not a full batch, so entries accumulate
+        // for the next one. An empty read (BLOCK ran out) does not linger: an idle worker takes
+        // the first new entry at once. A full read means a backlog, which is read at once.
+        let linger = !read.is_empty() && read.len() < self.config.batch_size;
+        self.process(read).await?;
+        if linger && !self.config.linger.is_zero() {
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                _ = tokio::time::sleep_until((began + self.config.linger).into()) => {}
+            }
+        }
+        Ok(())
     }
 
     async fn conn(&mut self) -> Result<&mut MultiplexedConnection, LogError> {

@@ -26,6 +26,7 @@ fn fast(max_deliveries: u64) -> ConsumerOptions {
             block: Duration::from_millis(50),
             claim_idle: Duration::from_millis(300),
             max_deliveries,
+            linger: Duration::ZERO,
         }),
     }
 }
@@ -419,4 +420,59 @@ async fn panicking_handler_fails_the_batch_not_the_worker() {
     stop.cancel();
     task.await.unwrap().unwrap();
     assert_eq!(*handler.0.lock().unwrap(), ["a", "b", "c", "d"]);
+}
+
+/// Counts handler calls and the entries they held.
+#[derive(Clone, Default)]
+struct Batches(Arc<Mutex<Vec<usize>>>);
+
+impl Handler for Batches {
+    async fn handle(&self, batch: &[LogEntry]) -> BatchOutcome {
+        self.0.lock().unwrap().push(batch.len());
+        BatchOutcome::all_ok()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lingering_group_handles_entries_that_trickle_in_together() {
+    let redis = RedisServer::start().await.unwrap();
+    let run = async |linger: Duration| {
+        // A log of its own (groups start at its beginning).
+        let log = log_on(&redis, topology(2)).await;
+        let batches = Batches::default();
+        let stop = CancellationToken::new();
+        let mut options = fast(5);
+        if let Some(c) = options.config.as_mut() {
+            c.linger = linger;
+            c.claim_idle = Duration::from_secs(10);
+        }
+        let task = {
+            let (log, b, stop) = (log.clone(), batches.clone(), stop.clone());
+            tokio::spawn(async move { run_consumer_with(&log, GROUP, "c", b, stop, options).await })
+        };
+        // Let the worker create its group at the log's end and block on it.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // 10 entries, 20 ms apart: about 200 ms of trickle.
+        for i in 0..10 {
+            log.append("sg_l", "", &message("sg_l", "", &format!("m{i}")))
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        wait_for("all 10 handled", async || {
+            batches.0.lock().unwrap().iter().sum::<usize>() >= 10
+        })
+        .await;
+        stop.cancel();
+        task.await.unwrap().unwrap();
+        let calls = batches.0.lock().unwrap().clone();
+        calls
+    };
+    // Without linger each entry is read as it comes; with a linger longer than the trickle,
+    // the first entry is handled at once and the rest together.
+    let eager = run(Duration::ZERO).await;
+    assert!(eager.len() >= 5, "{eager:?}");
+    let lingering = run(Duration::from_secs(2)).await;
+    assert_eq!(lingering.first(), Some(&1), "{lingering:?}");
+    assert!(lingering.len() <= 3, "{lingering:?}");
 }
