@@ -217,42 +217,29 @@ fn launch(
     std::fs::create_dir_all(&data)?;
     let port_s = port.to_string();
     let (program, args): (&Path, Vec<String>) = match engine {
-        Engine::Secantus(bin) => {
-            let storage = if persistent {
+        Engine::Secantus(bin) | Engine::SecantusRs(bin) => {
+            let rust = matches!(engine, Engine::SecantusRs(_));
+            // The Rust build has no in-memory mode: always a directory.
+            let storage = if persistent || rust {
                 data.display().to_string()
             } else {
                 ":memory:".to_string()
             };
-            let args = [
+            let mut args = vec![
                 "--host",
                 "127.0.0.1",
                 "--port",
                 &port_s,
                 "--storage-path",
                 &storage,
-                "--cache-size",
-                "256M",
-                "--log-level",
-                "WARNING",
             ];
-            (bin, args.iter().map(|s| s.to_string()).collect())
-        }
-        Engine::SecantusRs(bin) => {
-            // No in-memory mode: always a directory. A 16 MB log file instead of the 128 MB
-            // preallocated default; a cache large enough that a benchmark never fills it.
-            let storage = data.display().to_string();
-            let args = [
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port_s,
-                "--storage-path",
-                &storage,
-                "--cache-size",
-                "1G",
-                "--log-file-max",
-                "16MB",
-            ];
+            args.extend(if rust {
+                // A 16 MB log file instead of the 128 MB preallocated default; a cache a
+                // benchmark never fills.
+                ["--cache-size", "1G", "--log-file-max", "16MB"]
+            } else {
+                ["--cache-size", "256M", "--log-level", "WARNING"]
+            });
             (bin, args.iter().map(|s| s.to_string()).collect())
         }
         Engine::Mongod(bin) => {
