@@ -14,7 +14,6 @@ use futures_util::{SinkExt, StreamExt};
 use rill_wire::frame::{TextAction, decode_req, handle_text};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
 
 /// What the writer task is asked to do.
 #[derive(Debug)]
@@ -30,18 +29,27 @@ const WEB_PING: Duration = Duration::from_secs(27);
 const WRITER_GRACE: Duration = Duration::from_secs(2);
 
 /// Runs one upgraded connection to its end.
-pub async fn serve(hub: Arc<Hub>, socket: WebSocket, params: ConnParams) {
-    let (sink, stream) = socket.split();
-    let (tx, rx) = mpsc::channel(hub.config.write_queue.max(1));
-    let conn = Arc::new(Conn::new(hub.next_conn_id(), &params, tx));
-    if params.send_response {
-        conn.send(Outbound::Frame(Message::Text(
-            rill_wire::frame::connect_ack_ok().into(),
-        )));
-    }
-    let ping = (params.platform_id == rill_core::Platform::Web.id()).then_some(WEB_PING);
-    let writer = tokio::spawn(write_loop(sink, rx, conn.clone(), ping));
-    hub.register(conn.clone()).await;
+///
+/// The future lives as long as the connection, so it is kept small: the setup runs before it
+/// (an async fn would keep its arguments, the socket and the handshake parameters, for its
+/// whole life), and the larger futures that run once or per request (register, unregister,
+/// each request) are boxed, existing only while they run.
+pub fn serve(
+    hub: Arc<Hub>,
+    socket: WebSocket,
+    params: &ConnParams,
+) -> impl Future<Output = ()> + Send + use<> {
+    let (conn, stream, writer) = start(&hub, socket, params);
+    run(hub, conn, stream, writer)
+}
+
+async fn run(
+    hub: Arc<Hub>,
+    conn: Arc<Conn>,
+    stream: futures_util::stream::SplitStream<WebSocket>,
+    writer: tokio::task::JoinHandle<()>,
+) {
+    Box::pin(hub.register(conn.clone())).await;
     tracing::debug!(conn = %conn.id, user = %conn.user_id, platform = conn.platform_id, "connected");
 
     read_loop(&hub, &conn, stream).await;
@@ -49,7 +57,7 @@ pub async fn serve(hub: Arc<Hub>, socket: WebSocket, params: ConnParams) {
     // Let the writer flush what is queued (a logout reply, a kick) and send the close frame;
     // a writer stuck on a client that does not read is aborted after the grace period.
     conn.send(Outbound::Close);
-    hub.unregister(&conn).await;
+    Box::pin(hub.unregister(&conn)).await;
     let mut writer = writer;
     if tokio::time::timeout(WRITER_GRACE, &mut writer)
         .await
@@ -59,6 +67,32 @@ pub async fn serve(hub: Arc<Hub>, socket: WebSocket, params: ConnParams) {
         let _ = tokio::time::timeout(WRITER_GRACE, writer).await;
     }
     tracing::debug!(conn = %conn.id, user = %conn.user_id, "disconnected");
+}
+
+/// The connection's state, its queued connect ack, and its writer task.
+fn start(
+    hub: &Hub,
+    socket: WebSocket,
+    params: &ConnParams,
+) -> (
+    Arc<Conn>,
+    futures_util::stream::SplitStream<WebSocket>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (sink, stream) = socket.split();
+    let conn = Arc::new(Conn::new(
+        hub.next_conn_id(),
+        params,
+        hub.config.write_queue,
+    ));
+    if params.send_response {
+        conn.send(Outbound::Frame(Message::Text(
+            rill_wire::frame::connect_ack_ok().into(),
+        )));
+    }
+    let ping = (params.platform_id == rill_core::Platform::Web.id()).then_some(WEB_PING);
+    let writer = tokio::spawn(write_loop(sink, conn.clone(), ping));
+    (conn, stream, writer)
 }
 
 async fn read_loop(
@@ -123,7 +157,9 @@ async fn on_binary(hub: &Arc<Hub>, conn: &Arc<Conn>, bytes: &[u8]) -> bool {
         conn.send(Outbound::Close);
         return false;
     }
-    match dispatch::handle(hub, conn, &req).await {
+    // Boxed: the request's state (the whole send path) is large, and inline it would sit in
+    // every idle connection's future; boxed it exists only while a request runs.
+    match Box::pin(dispatch::handle(hub, conn, &req)).await {
         Some((resp, after)) => {
             conn.send_resp(&resp);
             match after {
@@ -158,10 +194,11 @@ fn on_text(conn: &Conn, text: &str) -> bool {
 
 async fn write_loop(
     mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
-    mut rx: mpsc::Receiver<Outbound>,
     conn: Arc<Conn>,
     ping: Option<Duration>,
 ) {
+    // Once the writer is gone, sends fail and nothing more is queued.
+    let _closing = conn.queue.close_on_drop();
     let mut ticker = ping.map(|p| {
         let mut t = tokio::time::interval_at(tokio::time::Instant::now() + p, p);
         t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -171,13 +208,13 @@ async fn write_loop(
         // Queued frames first, so a kick or logout reply goes out before the close.
         let out = tokio::select! {
             biased;
-            out = rx.recv() => out,
+            out = conn.queue.pop() => out,
             _ = conn.closed.cancelled() => return,
-            _ = tick(&mut ticker) => Some(Outbound::Frame(Message::Ping(bytes::Bytes::new()))),
+            _ = tick(&mut ticker) => Outbound::Frame(Message::Ping(bytes::Bytes::new())),
         };
         let (frame, last) = match out {
-            Some(Outbound::Frame(m)) => (m, false),
-            Some(Outbound::Close) | None => (Message::Close(Some(normal_close())), true),
+            Outbound::Frame(m) => (m, false),
+            Outbound::Close => (Message::Close(Some(normal_close())), true),
         };
         let sent = tokio::select! {
             r = sink.send(frame) => r.is_ok(),
@@ -205,5 +242,37 @@ async fn tick(ticker: &mut Option<tokio::time::Interval>) {
             t.tick().await;
         }
         None => std::future::pending::<()>().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size of the future a 4-argument async fn returns, without calling it.
+    fn future_size4<F, A, B, C, D, R>(_: F) -> usize
+    where
+        F: FnOnce(A, B, C, D) -> R,
+    {
+        std::mem::size_of::<R>()
+    }
+
+    /// The same for 3 arguments.
+    fn future_size3<F, A, B, C, R>(_: F) -> usize
+    where
+        F: FnOnce(A, B, C) -> R,
+    {
+        std::mem::size_of::<R>()
+    }
+
+    /// Every idle connection holds its reader's and its writer's futures: a request's state
+    /// (several KiB for a send) must not be inlined into them.
+    #[test]
+    fn connection_futures_stay_small() {
+        let reader = future_size4(run);
+        let writer = future_size3(write_loop);
+        eprintln!("reader {reader} B, writer {writer} B");
+        assert!(reader <= 1024, "reader future is {reader} bytes");
+        assert!(writer <= 1024, "writer future is {writer} bytes");
     }
 }

@@ -7,6 +7,7 @@
 
 use crate::Config;
 use crate::conn::Outbound;
+use crate::queue::{PushError, WriteQueue};
 use axum::extract::ws::Message;
 use prost::Message as _;
 use rill_app::App;
@@ -20,7 +21,6 @@ use rill_wire::pb::sdkws::{MsgData, PullMsgs, PushMessages};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -41,17 +41,14 @@ pub struct Conn {
     registered: AtomicBool,
     /// Users this connection subscribed to with 2005 (for status updates).
     pub subscriptions: Mutex<std::collections::HashSet<String>>,
-    tx: mpsc::Sender<Outbound>,
+    /// Frames for the writer task.
+    pub(crate) queue: WriteQueue,
     /// Cancelled when the connection must end (bad frame, overflow, kick done, shutdown).
     pub closed: CancellationToken,
 }
 
 impl Conn {
-    pub fn new(
-        id: String,
-        params: &crate::handshake::ConnParams,
-        tx: mpsc::Sender<Outbound>,
-    ) -> Self {
+    pub fn new(id: String, params: &crate::handshake::ConnParams, write_queue: usize) -> Self {
         Conn {
             id,
             user_id: params.user_id.clone(),
@@ -62,22 +59,22 @@ impl Conn {
             background: AtomicBool::new(params.background),
             registered: AtomicBool::new(false),
             subscriptions: Mutex::new(Default::default()),
-            tx,
+            queue: WriteQueue::new(write_queue),
             closed: CancellationToken::new(),
         }
     }
 
     /// Queues a frame; a full queue closes the connection (the client is not reading).
     pub fn send(&self, out: Outbound) -> bool {
-        match self.tx.try_send(out) {
+        match self.queue.push(out) {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(PushError::Full) => {
                 tracing::warn!(conn = %self.id, user = %self.user_id, "write queue full; closing");
                 metrics::counter!("rill_gateway_write_overflows_total").increment(1);
                 self.closed.cancel();
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(PushError::Closed) => false,
         }
     }
 

@@ -9,8 +9,8 @@
 //!
 //! Modules: [`handshake`] (parameters and their validation), [`conn`] (one connection's reader
 //! and writer), [`dispatch`] (requests by reqIdentifier), [`hub`] (the connection map,
-//! presence registration, multi-login, local delivery), [`background`] (heartbeat, delivery
-//! reader).
+//! presence registration, multi-login, local delivery), [`queue`] (a connection's write queue),
+//! [`background`] (heartbeat, delivery reader).
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -19,6 +19,7 @@ pub mod conn;
 pub mod dispatch;
 pub mod handshake;
 pub mod hub;
+pub mod queue;
 
 use axum::Router;
 use axum::extract::ws::{Message, WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
@@ -219,23 +220,25 @@ async fn ws_handler(
         Ok(u) => u,
         Err(rejection) => return rejection.into_response(),
     };
+    let params = Box::new(params);
     let limit = hub.config.max_frame_bytes;
     let tracker = hub.tracker.clone();
     upgrade
         .max_message_size(limit)
         .max_frame_size(limit)
-        // tungstenite zero-fills its whole read buffer on the first read (128 KiB by default),
-        // which dominated the memory of an idle connection; frames are small (≤ 51,200 bytes)
-        // and the buffer still grows for a large one.
+        // tungstenite zero-fills its whole read buffer on the first read (128 KiB by default)
+        // and keeps it for the connection's life, so it weighs on every idle connection.
+        // Requests and heartbeats fit in 1 KiB; the buffer grows to hold a larger frame
+        // (≤ 51,200 bytes), read in pieces of this size.
         .read_buffer_size(READ_BUFFER_BYTES)
-        .on_upgrade(move |socket| async move {
-            // Tracked so shutdown can wait for every connection to close.
-            let _ = tracker.spawn(conn::serve(hub, socket, params)).await;
-        })
+        // The connection runs in the upgrade's own task (no second task per connection),
+        // tracked so shutdown can wait for every connection to close. That task's future keeps
+        // room for this closure for the connection's life, hence the boxed parameters.
+        .on_upgrade(move |socket| tracker.track_future(conn::serve(hub, socket, &params)))
 }
 
 /// Initial per-connection read buffer.
-const READ_BUFFER_BYTES: usize = 4096;
+const READ_BUFFER_BYTES: usize = 1024;
 
 /// The token must be valid and belong to the connecting user and platform.
 async fn authenticate(hub: &Hub, p: &ConnParams) -> Result<(), Refusal> {
