@@ -465,8 +465,7 @@ async fn lingering_group_handles_entries_that_trickle_in_together() {
         .await;
         stop.cancel();
         task.await.unwrap().unwrap();
-        let calls = batches.0.lock().unwrap().clone();
-        calls
+        batches.0.lock().unwrap().clone()
     };
     // Without linger each entry is read as it comes; with a linger longer than the trickle,
     // the first entry is handled at once and the rest together.
