@@ -42,8 +42,8 @@ done
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 files=$(ulimit -n)
 connections=20000
-if [ "$files" != "unlimited" ] && [ "$files" -lt $((connections + 100)) ]; then
-  connections=$((files - 100))
+if [ "$files" != "unlimited" ] && [ "$files" -lt $((connections + 500)) ]; then
+  connections=$((files - 500))
   echo "bench: open-files limit is $files (hard), so the connections run opens $connections, not 20000" >&2
 fi
 
