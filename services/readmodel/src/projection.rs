@@ -99,8 +99,7 @@ pub async fn project(db: &mongodb::Database, entries: &[LogEntry]) -> Result<Rep
         }
     }
 
-    // Owned inputs: the row updates run concurrently as `Send` futures.
-    let mut jobs: Vec<(String, String, Message, i64)> = Vec::new();
+    let mut effects: Vec<MessageEffect<'_>> = Vec::new();
     let mut groups: Vec<(String, Message)> = Vec::new();
     for (conv, w) in &work {
         let Some(latest) = latest_by_conv.get(conv) else {
@@ -110,29 +109,20 @@ pub async fn project(db: &mongodb::Database, entries: &[LogEntry]) -> Result<Rep
             if owner.is_empty() {
                 continue;
             }
-            jobs.push((owner.clone(), conv.to_string(), latest.clone(), sent));
+            effects.push(MessageEffect {
+                owner,
+                conversation_id: conv,
+                latest,
+                has_read_seq: sent,
+            });
         }
         if w.group {
             groups.push((conv.to_string(), latest.clone()));
         }
     }
-    report.rows = jobs.len();
+    report.rows = effects.len();
 
-    let created: Vec<(String, String)> = stream::iter(jobs)
-        .map(|(owner, conv, latest, sent)| async move {
-            let effect = MessageEffect {
-                owner: &owner,
-                conversation_id: &conv,
-                latest: &latest,
-                has_read_seq: sent,
-            };
-            let needs_log = conversations::apply_message(db, &effect).await?;
-            Ok::<_, StoreError>(needs_log.then_some((owner, conv)))
-        })
-        .buffer_unordered(CONCURRENCY)
-        .try_filter_map(|x| async move { Ok(x) })
-        .try_collect()
-        .await?;
+    let created = conversations::apply_messages(db, &effects).await?;
 
     stream::iter(groups)
         .map(|(conv, latest)| async move { conversations::apply_to_existing(db, &conv, &latest).await })

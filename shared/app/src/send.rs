@@ -195,20 +195,38 @@ impl App {
         if msg.recv_id.is_empty() {
             return Err(AppError::args("recvID is empty"));
         }
-        let global = self
-            .receiver_global_opt(&msg.recv_id)
-            .await?
-            .ok_or_else(|| {
-                AppError::coded(
-                    ErrCode::RecordNotFound,
-                    format!("userID not found: {}", msg.recv_id),
-                )
-            })?;
-        if self.config().is_admin(&msg.send_id) || content::is_notification(msg.content_type) {
+        let exempt =
+            self.config().is_admin(&msg.send_id) || content::is_notification(msg.content_type);
+        let conversation_id = rill_core::conversation::single(&msg.send_id, &msg.recv_id);
+        // Three independent reads: issued together they share one Redis round trip (the
+        // multiplexed connection writes them in one go). Their answers are judged below in
+        // OpenIM's order, so which error a bad send gets does not change.
+        let (global, relation, conversation_opt) = tokio::join!(
+            self.receiver_global_opt(&msg.recv_id),
+            async {
+                if exempt {
+                    return Ok(());
+                }
+                self.check_single_chat_relation(&msg.send_id, &msg.recv_id)
+                    .await
+            },
+            async {
+                if exempt {
+                    return Ok(None);
+                }
+                self.conversation_opt(&msg.recv_id, &conversation_id).await
+            },
+        );
+        let global = global?.ok_or_else(|| {
+            AppError::coded(
+                ErrCode::RecordNotFound,
+                format!("userID not found: {}", msg.recv_id),
+            )
+        })?;
+        if exempt {
             return Ok(());
         }
-        self.check_single_chat_relation(&msg.send_id, &msg.recv_id)
-            .await?;
+        relation?;
         match global {
             recv_opt::NOT_RECEIVE => return Err(AppError::args("message is not sent")),
             recv_opt::RECEIVE_NOT_NOTIFY => {
@@ -217,11 +235,7 @@ impl App {
             }
             _ => {}
         }
-        let conversation_id = rill_core::conversation::single(&msg.send_id, &msg.recv_id);
-        match self
-            .conversation_opt(&msg.recv_id, &conversation_id)
-            .await?
-        {
+        match conversation_opt? {
             Some(recv_opt::NOT_RECEIVE) if msg.content_type != content::HAS_READ_RECEIPT => {
                 Err(AppError::args("message is not sent"))
             }

@@ -8,6 +8,10 @@ pub enum StoreError {
     Bson(String),
     #[error("duplicate key")]
     DuplicateKey,
+    /// A write error a command reported in its reply (commands sent with `run_command`, whose
+    /// per-statement errors the driver does not turn into an `Err`).
+    #[error("write error {code}: {message}")]
+    Write { code: i32, message: String },
 }
 
 impl StoreError {
@@ -16,6 +20,7 @@ impl StoreError {
         match self {
             StoreError::DuplicateKey => true,
             StoreError::Mongo(e) => is_duplicate_key(e),
+            StoreError::Write { code, .. } => *code == 11000,
             StoreError::Bson(_) => false,
         }
     }

@@ -29,6 +29,7 @@ const TRANSIENT_CODES: &[i32] = &[
 pub fn is_transient(e: &StoreError) -> bool {
     match e {
         StoreError::Mongo(e) => is_transient_mongo(e),
+        StoreError::Write { code, .. } => TRANSIENT_CODES.contains(code),
         StoreError::Bson(_) | StoreError::DuplicateKey => false,
     }
 }

@@ -304,3 +304,76 @@ async fn concurrent_version_bumps_never_lose_a_change() -> anyhow::Result<()> {
     assert_eq!(log.elements("owner").await?.len(), 20);
     Ok(())
 }
+
+/// The batched path the read-model worker uses: one `update` command for many rows, then the
+/// rows whose creation is not yet logged — including rows an earlier attempt created and
+/// crashed before logging.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batched_message_effects_report_unlogged_rows_until_logged() -> anyhow::Result<()> {
+    let db = db().await?;
+    // 600 conversations (more than one command's worth of statements), two owners each.
+    let latest: Vec<(String, Message)> = (0..600)
+        .map(|i| {
+            let (a, b) = (format!("a{i}"), format!("b{i}"));
+            (format!("si_{a}_{b}"), msg(&a, &b, 3, "hello"))
+        })
+        .collect();
+    let effects = |seq_bump: i64| -> Vec<(String, String, Message, i64)> {
+        latest
+            .iter()
+            .flat_map(|(conv, m)| {
+                let mut m = m.clone();
+                m.seq += seq_bump;
+                [
+                    (m.send_id.clone(), conv.clone(), m.clone(), m.seq),
+                    (m.recv_id.clone(), conv.clone(), m, 0),
+                ]
+            })
+            .collect()
+    };
+    let apply = |rows: Vec<(String, String, Message, i64)>| {
+        let db = db.clone();
+        async move {
+            let effects: Vec<MessageEffect<'_>> = rows
+                .iter()
+                .map(|(owner, conv, latest, sent)| MessageEffect {
+                    owner,
+                    conversation_id: conv,
+                    latest,
+                    has_read_seq: *sent,
+                })
+                .collect();
+            conversations::apply_messages(&db, &effects).await
+        }
+    };
+
+    let created = apply(effects(0)).await?;
+    assert_eq!(created.len(), 1200, "every new row is reported");
+    // A redelivery before the creations were logged (the worker crashed): reported again.
+    let again = apply(effects(0)).await?;
+    assert_eq!(again.len(), 1200);
+    for (owner, conv) in &created[..10] {
+        conversations::record_changes(&db, owner, &[(conv.clone(), ChangeKind::Insert)]).await?;
+    }
+    let later = apply(effects(2)).await?;
+    assert_eq!(later.len(), 1190, "logged rows are not reported");
+    assert!(!later.contains(&created[0]));
+
+    let a = conversations::get(&db, "a7", "si_a7_b7")
+        .await?
+        .expect("row of a7");
+    let b = conversations::get(&db, "b7", "si_a7_b7")
+        .await?
+        .expect("row of b7");
+    assert_eq!((a.conv_max_seq, a.has_read_seq, a.unread()), (5, 5, 0));
+    assert_eq!((b.conv_max_seq, b.has_read_seq, b.unread()), (5, 0, 5));
+    assert_eq!(b.latest.as_ref().map(|l| l.seq), Some(5));
+    assert_eq!((b.conversation_type, b.user_id.as_str()), (1, "a7"));
+    // An older effect arriving late moves nothing back.
+    apply(effects(0)).await?;
+    let b = conversations::get(&db, "b7", "si_a7_b7")
+        .await?
+        .expect("row of b7");
+    assert_eq!((b.conv_max_seq, b.latest.map(|l| l.seq)), (5, Some(5)));
+    Ok(())
+}

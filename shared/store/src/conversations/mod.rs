@@ -24,6 +24,8 @@ use rill_core::types::{recv_opt, session};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
+mod bulk;
+
 pub const COLLECTION: &str = "conversations";
 
 pub fn collection(db: &Database) -> Collection<Document> {
@@ -194,14 +196,8 @@ fn from_doc(d: Document) -> Result<ConversationRow, StoreError> {
     bson::from_document(d).map_err(|e| StoreError::Bson(e.to_string()))
 }
 
-/// Upserts the row with `update` (which must not touch the insert defaults it does not mean
-/// to) and answers whether the row still needs its insert recorded in the version log.
-async fn upsert(
-    db: &Database,
-    owner: &str,
-    conversation_id: &str,
-    mut update: Document,
-) -> Result<bool, StoreError> {
+/// `update` plus the `$setOnInsert` of every default field it does not itself set.
+fn with_insert_defaults(owner: &str, conversation_id: &str, mut update: Document) -> Document {
     let mut touched = Document::new();
     for (_, fields) in update.iter() {
         if let Some(fields) = fields.as_document() {
@@ -214,6 +210,18 @@ async fn upsert(
         "$setOnInsert",
         insert_defaults(owner, conversation_id, &touched),
     );
+    update
+}
+
+/// Upserts the row with `update` (which must not touch the insert defaults it does not mean
+/// to) and answers whether the row still needs its insert recorded in the version log.
+async fn upsert(
+    db: &Database,
+    owner: &str,
+    conversation_id: &str,
+    update: Document,
+) -> Result<bool, StoreError> {
+    let update = with_insert_defaults(owner, conversation_id, update);
     let coll = collection(db);
     let mut attempt = 0;
     loop {
@@ -264,16 +272,34 @@ fn latest_max(msg: &Message) -> Result<Document, StoreError> {
     })
 }
 
+fn message_update(e: &MessageEffect<'_>) -> Result<Document, StoreError> {
+    let mut max = latest_max(e.latest)?;
+    if e.has_read_seq > 0 {
+        max.insert("has_read_seq", e.has_read_seq);
+    }
+    Ok(doc! { "$max": max })
+}
+
 /// Applies stored messages to one owner's row: creates the row if missing, `$max`es the
 /// conversation's max seq (and the sender's has-read seq) and replaces the latest message if
 /// this one is newer. Returns true when the row's creation still has to be recorded in the
 /// version log (see [`record_changes`]).
 pub async fn apply_message(db: &Database, e: &MessageEffect<'_>) -> Result<bool, StoreError> {
-    let mut max = latest_max(e.latest)?;
-    if e.has_read_seq > 0 {
-        max.insert("has_read_seq", e.has_read_seq);
-    }
-    upsert(db, e.owner, e.conversation_id, doc! { "$max": max }).await
+    upsert(db, e.owner, e.conversation_id, message_update(e)?).await
+}
+
+/// [`apply_message`] for many rows at once (each (owner, conversation) at most once): one
+/// multi-statement `update` command per [`BULK_STATEMENTS`] rows and one `find` for the rows
+/// whose creation is not yet logged, instead of a findAndModify per row. Returns those rows.
+pub async fn apply_messages(
+    db: &Database,
+    effects: &[MessageEffect<'_>],
+) -> Result<Vec<(String, String)>, StoreError> {
+    let rows = effects
+        .iter()
+        .map(|e| Ok((e.owner, e.conversation_id, message_update(e)?)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    bulk::upsert_rows(db, rows).await
 }
 
 /// Applies the newest stored message of a conversation to every existing row of it (a group
@@ -300,21 +326,28 @@ pub async fn ensure_rows(
     owners: &[String],
     conversation_id: &str,
 ) -> Result<Vec<String>, StoreError> {
-    let mut out = Vec::new();
-    for owner in owners {
-        // `$max` of 0 creates the row without moving any seq of an existing one.
-        if upsert(
-            db,
-            owner,
-            conversation_id,
-            doc! { "$max": { "conv_max_seq": 0i64 } },
-        )
+    // `$max` of 0 creates the row without moving any seq of an existing one.
+    let rows = owners
+        .iter()
+        .map(|owner| {
+            (
+                owner.as_str(),
+                conversation_id,
+                doc! { "$max": { "conv_max_seq": 0i64 } },
+            )
+        })
+        .collect();
+    let pending: std::collections::HashSet<String> = bulk::upsert_rows(db, rows)
         .await?
-        {
-            out.push(owner.clone());
-        }
-    }
-    Ok(out)
+        .into_iter()
+        .map(|(owner, _)| owner)
+        .collect();
+    // In the caller's order.
+    Ok(owners
+        .iter()
+        .filter(|o| pending.contains(*o))
+        .cloned()
+        .collect())
 }
 
 /// Raises the owner's has-read seq to `seq` (never lowers it). Creates the row if the
