@@ -23,6 +23,9 @@ pub enum Outbound {
     Close,
 }
 
+/// Frames written with one flush at most (tungstenite also writes on its own once its buffer
+/// passes `write_buffer_size`).
+const FRAMES_PER_WRITE: u64 = 64;
 /// Server ping period for Web clients (platform 5), as OpenIM.
 const WEB_PING: Duration = Duration::from_secs(27);
 /// How long a closing connection waits for its writer to flush.
@@ -206,22 +209,45 @@ async fn write_loop(
     });
     loop {
         // Queued frames first, so a kick or logout reply goes out before the close.
-        let out = tokio::select! {
+        let first = tokio::select! {
             biased;
             out = conn.queue.pop() => out,
             _ = conn.closed.cancelled() => return,
             _ = tick(&mut ticker) => Outbound::Frame(Message::Ping(bytes::Bytes::new())),
         };
-        let (frame, last) = match out {
-            Outbound::Frame(m) => (m, false),
-            Outbound::Close => (Message::Close(Some(normal_close())), true),
-        };
-        let sent = tokio::select! {
-            r = sink.send(frame) => r.is_ok(),
-            _ = conn.closed.cancelled() => return,
-        };
+        // Everything queued behind the first frame goes out in the same write: a burst of
+        // acks and pushes costs one syscall (on loopback, the sends were a quarter of the
+        // server's CPU) instead of one per frame.
+        let mut next = Some(first);
+        let mut frames = 0u64;
+        let mut last = false;
+        let mut sent = true;
+        while let Some(out) = next.take() {
+            let frame = match out {
+                Outbound::Frame(m) => m,
+                Outbound::Close => {
+                    last = true;
+                    Message::Close(Some(normal_close()))
+                }
+            };
+            sent = tokio::select! {
+                r = sink.feed(frame) => r.is_ok(),
+                _ = conn.closed.cancelled() => return,
+            };
+            frames += 1;
+            if !sent || last || frames >= FRAMES_PER_WRITE {
+                break;
+            }
+            next = conn.queue.try_pop();
+        }
+        if sent {
+            sent = tokio::select! {
+                r = sink.flush() => r.is_ok(),
+                _ = conn.closed.cancelled() => return,
+            };
+        }
         if sent && !last {
-            metrics::counter!("rill_gateway_frames_total", "dir" => "out").increment(1);
+            metrics::counter!("rill_gateway_frames_total", "dir" => "out").increment(frames);
             continue;
         }
         conn.closed.cancel();

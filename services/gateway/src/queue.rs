@@ -74,7 +74,8 @@ impl WriteQueue {
         }
     }
 
-    fn try_pop(&self) -> Option<Outbound> {
+    /// The next item if one is queued, without waiting. For the one writer only.
+    pub fn try_pop(&self) -> Option<Outbound> {
         let mut s = self.lock();
         let out = s.items.pop_front();
         if s.items.is_empty() && s.items.capacity() > 0 {
