@@ -70,7 +70,7 @@ impl Default for Topology {
         };
         let groups = [
             (GROUP_HISTORY, 256, 20),
-            (GROUP_PUSH, 128, 0),
+            (GROUP_PUSH, 512, 0),
             (GROUP_READMODEL, 256, 100),
         ]
         .into_iter()
