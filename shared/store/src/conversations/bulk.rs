@@ -67,24 +67,26 @@ fn raced_statements(reply: &Document) -> Result<Vec<usize>, StoreError> {
             if code_of(e) != DUPLICATE_KEY {
                 return Err(write_error(e));
             }
-            let index = match e.get("index") {
-                Some(Bson::Int32(i)) => usize::try_from(*i).ok(),
-                Some(Bson::Int64(i)) => usize::try_from(*i).ok(),
-                _ => None,
-            };
-            raced.extend(index);
+            raced.extend(integer(e.get("index")).and_then(|i| usize::try_from(i).ok()));
         }
     }
     Ok(raced)
 }
 
-fn code_of(e: &Document) -> i32 {
-    match e.get("code") {
-        Some(Bson::Int32(c)) => *c,
-        Some(Bson::Int64(c)) => i32::try_from(*c).unwrap_or(-1),
-        Some(Bson::Double(c)) => *c as i32,
-        _ => -1,
+/// A number in a server reply, whichever BSON width the server chose.
+fn integer(v: Option<&Bson>) -> Option<i64> {
+    match v? {
+        Bson::Int32(n) => Some(i64::from(*n)),
+        Bson::Int64(n) => Some(*n),
+        Bson::Double(n) => Some(*n as i64),
+        _ => None,
     }
+}
+
+fn code_of(e: &Document) -> i32 {
+    integer(e.get("code"))
+        .and_then(|c| i32::try_from(c).ok())
+        .unwrap_or(-1)
 }
 
 fn write_error(e: &Document) -> StoreError {
