@@ -1,5 +1,6 @@
-//! The read-model projection: partition-log entries → conversation rows (per owner: max seq,
-//! has-read seq, latest message) and the owners' version logs.
+//! The read-model projection: partition-log entries → conversation heads (per conversation:
+//! the latest message and its seq), conversation rows (per owner: existence, has-read seq) and
+//! the owners' version logs.
 //!
 //! Used by the worker ([`crate::ReadModelHandler`]) and by `rill rebuild readmodel`; there is
 //! no other implementation. Idempotent and order-free: seqs move with `$max`, the latest
@@ -7,9 +8,9 @@
 //! `rill_store::conversations`).
 //!
 //! Who gets a row: both ends of a single or notification chat (OpenIM creates both when the
-//! first message is stored); in a group chat the sender, and every member whose row exists —
-//! members' rows are created when they join (`App::create_group_conversations`), as OpenIM
-//! does at group creation. `n_` conversations have no rows (OpenIM keeps none either).
+//! first message is stored); in a group chat the sender — members' rows are created when they
+//! join (`App::create_group_conversations`), as OpenIM does at group creation, and read the
+//! conversation's head. `n_` conversations have no rows (OpenIM keeps none either).
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 use rill_core::Message;
@@ -20,7 +21,7 @@ use rill_store::conversations::{self, MessageEffect};
 use rill_store::versions::ChangeKind;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Concurrent row updates per batch.
+/// Concurrent version-log updates per batch.
 const CONCURRENCY: usize = 16;
 
 /// What one call did.
@@ -40,7 +41,6 @@ pub struct Report {
 #[derive(Default)]
 struct ConvWork<'a> {
     latest: Option<&'a Message>,
-    group: bool,
     /// owner → newest seq they sent in this batch (0 = a recipient only).
     owners: BTreeMap<String, i64>,
 }
@@ -71,7 +71,6 @@ pub async fn project(db: &mongodb::Database, entries: &[LogEntry]) -> Result<Rep
         };
         report.messages += 1;
         let w = work.entry(conv).or_default();
-        w.group = group;
         if w.latest.is_none_or(|l| l.seq < entry.seq) {
             w.latest = Some(msg);
         }
@@ -100,7 +99,6 @@ pub async fn project(db: &mongodb::Database, entries: &[LogEntry]) -> Result<Rep
     }
 
     let mut effects: Vec<MessageEffect<'_>> = Vec::new();
-    let mut groups: Vec<(String, Message)> = Vec::new();
     for (conv, w) in &work {
         let Some(latest) = latest_by_conv.get(conv) else {
             continue;
@@ -116,19 +114,10 @@ pub async fn project(db: &mongodb::Database, entries: &[LogEntry]) -> Result<Rep
                 has_read_seq: sent,
             });
         }
-        if w.group {
-            groups.push((conv.to_string(), latest.clone()));
-        }
     }
     report.rows = effects.len();
 
     let created = conversations::apply_messages(db, &effects).await?;
-
-    stream::iter(groups)
-        .map(|(conv, latest)| async move { conversations::apply_to_existing(db, &conv, &latest).await })
-        .buffer_unordered(CONCURRENCY)
-        .try_collect::<Vec<u64>>()
-        .await?;
 
     // One new version per owner covering all of its new rows.
     let mut by_owner: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();

@@ -69,13 +69,18 @@ impl App {
         };
         let maxes = self.log().max_seqs(&ids).await?;
         let states = rill_store::conversations::seq_states(db, &req.user_id, &ids).await?;
+        let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let heads = rill_store::conversations::heads::of(db, &id_refs).await?;
         let mut seqs = BTreeMap::new();
         for (id, max_seq) in ids.iter().zip(maxes) {
             let state = states.get(id).copied().unwrap_or_default();
+            let head = heads
+                .get(id)
+                .filter(|h| h.seq == max_seq && h.send_time > 0);
             let max_seq_time = if max_seq == 0 {
                 0
-            } else if state.conv_max_seq == max_seq && state.conv_max_seq_time > 0 {
-                state.conv_max_seq_time
+            } else if let Some(head) = head {
+                head.send_time
             } else {
                 // The projection is behind: read the time from the stream itself.
                 self.send_time_of(id, max_seq).await?

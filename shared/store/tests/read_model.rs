@@ -158,8 +158,11 @@ async fn message_effects_are_idempotent_and_order_free() -> anyhow::Result<()> {
     assert!(!conversations::apply_message(&db, &e).await?);
     assert_eq!(conversations::ids(&db, "b").await?, vec![conv.to_string()]);
     let states = conversations::seq_states(&db, "b", &["n_a_b".into(), conv.into()]).await?;
-    assert_eq!(states.get("n_a_b").map(|s| s.conv_max_seq), Some(1));
+    assert!(states.contains_key("n_a_b"));
     assert_eq!(states.get(conv).map(|s| s.has_read_seq), Some(3));
+    let heads = conversations::heads::of(&db, &["n_a_b", conv]).await?;
+    assert_eq!(heads.get("n_a_b").map(|h| h.seq), Some(1));
+    assert_eq!(heads.get(conv).map(|h| h.seq), Some(5));
     Ok(())
 }
 
@@ -259,17 +262,32 @@ async fn settings_changes_are_versioned() -> anyhow::Result<()> {
             .await?
             .is_empty()
     );
+    // A member's message touches only the sender's row; the others read the head.
     let mut gm = msg("m1", "", 7, "hi all");
     gm.session_type = 3;
     gm.group_id = "g2".into();
-    assert_eq!(
-        conversations::apply_to_existing(&db, "sg_g2", &gm).await?,
-        2
+    let sent = MessageEffect {
+        owner: "m1",
+        conversation_id: "sg_g2",
+        latest: &gm,
+        has_read_seq: 7,
+    };
+    assert!(
+        conversations::apply_messages(&db, std::slice::from_ref(&sent))
+            .await?
+            .is_empty()
     );
-    gm.seq = 6;
-    assert_eq!(
-        conversations::apply_to_existing(&db, "sg_g2", &gm).await?,
-        0
+    let mut older = gm.clone();
+    older.seq = 6;
+    let late = MessageEffect {
+        latest: &older,
+        has_read_seq: 6,
+        ..sent
+    };
+    assert!(
+        conversations::apply_messages(&db, &[late])
+            .await?
+            .is_empty()
     );
     let r = conversations::get(&db, "m2", "sg_g2")
         .await?
@@ -277,6 +295,17 @@ async fn settings_changes_are_versioned() -> anyhow::Result<()> {
     assert_eq!(
         (r.conv_max_seq, r.unread(), r.group_id.as_str()),
         (7, 7, "g2")
+    );
+    assert_eq!(r.latest.map(|l| l.msg.content), Some(gm.content.clone()));
+    let s = conversations::get(&db, "m1", "sg_g2")
+        .await?
+        .expect("row of m1");
+    assert_eq!((s.conv_max_seq, s.has_read_seq, s.unread()), (7, 7, 0));
+    // Listing joins the heads too.
+    let listed = conversations::all(&db, "m2").await?;
+    assert_eq!(
+        listed.iter().map(|r| r.conv_max_seq).collect::<Vec<_>>(),
+        vec![7]
     );
     Ok(())
 }

@@ -7,7 +7,7 @@
 //! owner's version log — the rows this call created, and any a crashed earlier attempt created
 //! without logging — which is what the per-row path learned from findAndModify's reply.
 
-use super::{COLLECTION, collection, key, upsert, with_insert_defaults};
+use super::{COLLECTION, collection, key, with_insert_defaults};
 use crate::StoreError;
 use bson::{Bson, Document, doc};
 use futures_util::TryStreamExt;
@@ -31,28 +31,64 @@ pub async fn upsert_rows(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    for chunk in rows.chunks(BULK_STATEMENTS) {
-        let statements: Vec<Document> = chunk
+    let statements: Vec<(Document, Document)> = rows
+        .iter()
+        .map(|(owner, conv, update)| {
+            (
+                key(owner, conv),
+                with_insert_defaults(owner, conv, update.clone()),
+            )
+        })
+        .collect();
+    upsert_all(db, COLLECTION, &statements).await?;
+    unlogged(db, &rows).await
+}
+
+/// Runs each `(filter, update)` as an upsert on `collection`: one unordered multi-statement
+/// `update` command per [`BULK_STATEMENTS`]. A statement that lost an upsert race (the document
+/// was created between its match and its insert) goes again alone, as an update.
+pub async fn upsert_all(
+    db: &Database,
+    collection: &str,
+    statements: &[(Document, Document)],
+) -> Result<(), StoreError> {
+    for chunk in statements.chunks(BULK_STATEMENTS) {
+        let updates: Vec<Document> = chunk
             .iter()
-            .map(|(owner, conv, update)| {
-                doc! {
-                    "q": key(owner, conv),
-                    "u": with_insert_defaults(owner, conv, update.clone()),
-                    "upsert": true,
-                }
-            })
+            .map(|(q, u)| doc! { "q": q.clone(), "u": u.clone(), "upsert": true })
             .collect();
         let reply = db
-            .run_command(doc! { "update": COLLECTION, "updates": statements, "ordered": false })
+            .run_command(doc! { "update": collection, "updates": updates, "ordered": false })
             .await?;
         for index in raced_statements(&reply)? {
-            // The row exists now; this statement goes again as a plain per-row upsert.
-            if let Some((owner, conv, update)) = chunk.get(index) {
-                upsert(db, owner, conv, update.clone()).await?;
+            if let Some((q, u)) = chunk.get(index) {
+                upsert_one(db, collection, q, u).await?;
             }
         }
     }
-    unlogged(db, &rows).await
+    Ok(())
+}
+
+async fn upsert_one(
+    db: &Database,
+    collection: &str,
+    filter: &Document,
+    update: &Document,
+) -> Result<(), StoreError> {
+    let coll = db.collection::<Document>(collection);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match coll
+            .update_one(filter.clone(), update.clone())
+            .upsert(true)
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(e) if crate::error::is_duplicate_key(&e) && attempt < 3 => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// The statements of an `update` reply that failed only because a concurrent upsert created

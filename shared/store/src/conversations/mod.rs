@@ -1,12 +1,13 @@
 //! The `conversations` collection: the conversation read model, one row per (owner,
 //! conversation). A row holds OpenIM's per-owner Conversation settings (recvMsgOpt, isPinned,
-//! the per-user minSeq/maxSeq caps, ...) and the projection's view of the conversation for that
-//! owner: the greatest seq seen, the owner's has-read seq and the latest message.
+//! the per-user minSeq/maxSeq caps, ...) and the owner's has-read seq. What is the same for
+//! every owner — the greatest seq the projection has seen and the latest message — is stored
+//! once per conversation in [`heads`] and joined into [`ConversationRow`] by the readers here.
 //!
 //! Invariants:
 //! - unique (owner_user_id, conversation_id);
-//! - seqs only move forward (`$max`) and the latest message is replaced only by one with a
-//!   greater seq, so applying message events is idempotent and order-free;
+//! - seqs only move forward (`$max`) and a head is replaced only by a message with a greater
+//!   seq, so applying message events is idempotent and order-free;
 //! - every row change visible in OpenIM's Conversation is recorded in the owner's version log
 //!   ([`crate::versions`]); `version_logged` is false from a row's creation until its insert
 //!   is recorded, which makes "create, then log" safe to retry after a crash.
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 mod bulk;
+pub mod heads;
 
 pub const COLLECTION: &str = "conversations";
 
@@ -60,7 +62,8 @@ pub struct Latest {
     pub msg: Message,
 }
 
-/// One row of the read model.
+/// One row of the read model, with its conversation's head joined in (`conv_max_seq`,
+/// `conv_max_seq_time`, `latest`; rows written before heads existed may carry their own).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ConversationRow {
@@ -258,64 +261,44 @@ pub struct MessageEffect<'a> {
     pub has_read_seq: i64,
 }
 
-fn latest_max(msg: &Message) -> Result<Document, StoreError> {
-    let latest = Latest {
-        seq: msg.seq,
-        send_time: msg.send_time,
-        msg: msg.clone(),
-    };
-    let latest = bson::to_document(&latest).map_err(|err| StoreError::Bson(err.to_string()))?;
-    Ok(doc! {
-        "conv_max_seq": msg.seq,
-        "latest": latest,
-        "conv_max_seq_time": msg.send_time,
-    })
+/// The row side of a message effect: the sender's has-read seq moves up; for anyone else the
+/// `$max` of 0 only creates the row when it is missing (no write when it exists).
+fn message_update(e: &MessageEffect<'_>) -> Document {
+    doc! { "$max": { "has_read_seq": e.has_read_seq.max(0) } }
 }
 
-fn message_update(e: &MessageEffect<'_>) -> Result<Document, StoreError> {
-    let mut max = latest_max(e.latest)?;
-    if e.has_read_seq > 0 {
-        max.insert("has_read_seq", e.has_read_seq);
-    }
-    Ok(doc! { "$max": max })
-}
-
-/// Applies stored messages to one owner's row: creates the row if missing, `$max`es the
-/// conversation's max seq (and the sender's has-read seq) and replaces the latest message if
-/// this one is newer. Returns true when the row's creation still has to be recorded in the
-/// version log (see [`record_changes`]).
+/// Applies stored messages to one owner's row: moves the conversation's head (see [`heads`])
+/// if this message is newer, creates the row if missing and raises the sender's has-read seq.
+/// Returns true when the row's creation still has to be recorded in the version log (see
+/// [`record_changes`]).
 pub async fn apply_message(db: &Database, e: &MessageEffect<'_>) -> Result<bool, StoreError> {
-    upsert(db, e.owner, e.conversation_id, message_update(e)?).await
+    heads::advance(db, &[(e.conversation_id, e.latest)]).await?;
+    upsert(db, e.owner, e.conversation_id, message_update(e)).await
 }
 
 /// [`apply_message`] for many rows at once (each (owner, conversation) at most once): one
-/// multi-statement `update` command per [`BULK_STATEMENTS`] rows and one `find` for the rows
-/// whose creation is not yet logged, instead of a findAndModify per row. Returns those rows.
+/// multi-statement `update` command per [`BULK_STATEMENTS`] heads and rows, and one `find` for
+/// the rows whose creation is not yet logged, instead of a findAndModify per row. Returns
+/// those rows. A group's members need no effect of their own: their rows were created when they
+/// joined (see [`ensure_rows`]) and the head they read is the conversation's.
 pub async fn apply_messages(
     db: &Database,
     effects: &[MessageEffect<'_>],
 ) -> Result<Vec<(String, String)>, StoreError> {
+    let mut newest: HashMap<&str, &Message> = HashMap::new();
+    for e in effects {
+        let slot = newest.entry(e.conversation_id).or_insert(e.latest);
+        if e.latest.seq > slot.seq {
+            *slot = e.latest;
+        }
+    }
+    let newest: Vec<(&str, &Message)> = newest.into_iter().collect();
+    heads::advance(db, &newest).await?;
     let rows = effects
         .iter()
-        .map(|e| Ok((e.owner, e.conversation_id, message_update(e)?)))
-        .collect::<Result<Vec<_>, StoreError>>()?;
+        .map(|e| (e.owner, e.conversation_id, message_update(e)))
+        .collect();
     bulk::upsert_rows(db, rows).await
-}
-
-/// Applies the newest stored message of a conversation to every existing row of it (a group
-/// chat's members: their rows are created when they join, see [`ensure_rows`]).
-pub async fn apply_to_existing(
-    db: &Database,
-    conversation_id: &str,
-    latest: &Message,
-) -> Result<u64, StoreError> {
-    let r = collection(db)
-        .update_many(
-            doc! { "conversation_id": conversation_id },
-            doc! { "$max": latest_max(latest)? },
-        )
-        .await?;
-    Ok(r.modified_count)
 }
 
 /// Makes sure each owner has a row for the conversation (OpenIM creates group conversation
@@ -333,7 +316,7 @@ pub async fn ensure_rows(
             (
                 owner.as_str(),
                 conversation_id,
-                doc! { "$max": { "conv_max_seq": 0i64 } },
+                doc! { "$max": { "has_read_seq": 0i64 } },
             )
         })
         .collect();
@@ -496,7 +479,12 @@ async fn rows(db: &Database, filter: Document) -> Result<Vec<ConversationRow>, S
         .await?
         .try_collect()
         .await?;
-    docs.into_iter().map(from_doc).collect()
+    let mut rows = docs
+        .into_iter()
+        .map(from_doc)
+        .collect::<Result<Vec<_>, _>>()?;
+    heads::join(db, &mut rows).await?;
+    Ok(rows)
 }
 
 fn listed(owner: &str) -> Document {
@@ -509,11 +497,13 @@ pub async fn get(
     owner: &str,
     conversation_id: &str,
 ) -> Result<Option<ConversationRow>, StoreError> {
-    collection(db)
-        .find_one(key(owner, conversation_id))
-        .await?
-        .map(from_doc)
-        .transpose()
+    let Some(row) = collection(db).find_one(key(owner, conversation_id)).await? else {
+        return Ok(None);
+    };
+    let mut rows = [from_doc(row)?];
+    heads::join(db, &mut rows).await?;
+    let [row] = rows;
+    Ok(Some(row))
 }
 
 /// The owner's rows among `conversation_ids`, in creation order (missing ones are skipped).
@@ -553,10 +543,12 @@ pub async fn page(
         .await?
         .try_collect()
         .await?;
-    Ok((
-        total,
-        docs.into_iter().map(from_doc).collect::<Result<_, _>>()?,
-    ))
+    let mut rows = docs
+        .into_iter()
+        .map(from_doc)
+        .collect::<Result<Vec<_>, _>>()?;
+    heads::join(db, &mut rows).await?;
+    Ok((total, rows))
 }
 
 async fn ids_where(db: &Database, filter: Document) -> Result<Vec<String>, StoreError> {
@@ -618,9 +610,6 @@ pub struct SeqState {
     pub min_seq: i64,
     /// Upper bound (0 = none).
     pub max_seq: i64,
-    /// The conversation's max seq as the projection has seen it.
-    pub conv_max_seq: i64,
-    pub conv_max_seq_time: i64,
 }
 
 /// Seq state of the owner's rows among `conversation_ids` (listed and `n_` rows alike);
@@ -637,7 +626,6 @@ pub async fn seq_states(
         .find(doc! { "owner_user_id": owner, "conversation_id": { "$in": conversation_ids.to_vec() } })
         .projection(doc! {
             "_id": 0, "conversation_id": 1, "has_read_seq": 1, "min_seq": 1, "max_seq": 1,
-            "conv_max_seq": 1, "conv_max_seq_time": 1,
         })
         .await?
         .try_collect()
@@ -655,8 +643,6 @@ pub async fn seq_states(
                 has_read_seq: int(&d, "has_read_seq"),
                 min_seq: int(&d, "min_seq"),
                 max_seq: int(&d, "max_seq"),
-                conv_max_seq: int(&d, "conv_max_seq"),
-                conv_max_seq_time: int(&d, "conv_max_seq_time"),
             };
             Some((id, s))
         })
@@ -708,6 +694,7 @@ pub async fn set_ex_all(db: &Database, owner: &str, ex: &str) -> Result<Vec<Stri
 /// Drops the read model (rows and version log), for a rebuild.
 pub async fn drop_all(db: &Database) -> Result<(), StoreError> {
     collection(db).drop().await?;
+    heads::drop_all(db).await?;
     VersionLog::conversations(db).drop_all().await?;
     ensure_indexes(db).await
 }
