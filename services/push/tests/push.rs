@@ -142,6 +142,14 @@ async fn one_entry_per_gateway_per_message_in_seq_order() -> anyhow::Result<()> 
             .map(|s| (vec!["u2".to_string()], s))
             .collect::<Vec<_>>()
     );
+    // Each stream written to expires unless written again (its TTL renewed once per batch).
+    for gw in ["gwA", "gwB"] {
+        let ttl: i64 = redis::cmd("TTL")
+            .arg(delivery::stream_key(&keys, gw))
+            .query_async(&mut r)
+            .await?;
+        assert!((1..=delivery::TTL_SECS).contains(&ttl), "{gw}: TTL {ttl}");
+    }
     // The backgrounded iPhone gets no online push; the sender's copy of that message does.
     assert!(stream_all(&app, "gwC").await?.is_empty());
     let to_ios: Vec<_> = stream_all(&app, "gwA")

@@ -52,15 +52,9 @@ pub fn stream_key(keys: &Keys, gateway_id: &str) -> String {
     keys.global(&format!("gw:{gateway_id}:deliver"))
 }
 
-fn add_to_pipe(
-    pipe: &mut redis::Pipeline,
-    keys: &Keys,
-    gateway_id: &str,
-    delivery: &Delivery,
-) -> Result<(), LogError> {
-    let key = stream_key(keys, gateway_id);
+fn add_to_pipe(pipe: &mut redis::Pipeline, key: &str, delivery: &Delivery) -> Result<(), LogError> {
     pipe.cmd("XADD")
-        .arg(&key)
+        .arg(key)
         .arg("MAXLEN")
         .arg("~")
         .arg(MAX_LEN)
@@ -68,11 +62,11 @@ fn add_to_pipe(
         .arg("d")
         .arg(delivery.encode()?)
         .ignore();
-    pipe.expire(&key, TTL_SECS).ignore();
     Ok(())
 }
 
-/// Appends deliveries to their gateways' streams in one pipelined round trip.
+/// Appends deliveries to their gateways' streams in one pipelined round trip, and renews each
+/// stream's TTL once (not once per delivery: a push batch sends hundreds to one gateway).
 pub async fn send_many<C: ConnectionLike + Send>(
     conn: &mut C,
     keys: &Keys,
@@ -82,8 +76,16 @@ pub async fn send_many<C: ConnectionLike + Send>(
         return Ok(());
     }
     let mut pipe = redis::pipe();
+    let mut streams: Vec<String> = Vec::new();
     for (gateway_id, d) in deliveries {
-        add_to_pipe(&mut pipe, keys, gateway_id, d)?;
+        let key = stream_key(keys, gateway_id);
+        add_to_pipe(&mut pipe, &key, d)?;
+        if !streams.contains(&key) {
+            streams.push(key);
+        }
+    }
+    for key in &streams {
+        pipe.expire(key, TTL_SECS).ignore();
     }
     pipe.query_async::<()>(conn).await?;
     Ok(())
