@@ -48,10 +48,12 @@ if [ "$files" != "unlimited" ] && [ "$files" -lt $((connections + 500)) ]; then
 fi
 
 cargo build --release -p rill >&2
+# cargo puts the binary under CARGO_TARGET_DIR when that is set.
+rill_bin="${CARGO_TARGET_DIR:-$ROOT/target}/release/rill"
 # The server's own logs go to a file (child mode); keep the tool's output to the results.
 export RUST_LOG="${RUST_LOG:-warn}"
 
 echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 echo "command: target/release/rill bench --self-contained --server child --mongo $mongo ${target_args[*]:-} suite --connections $connections ${suite_args[*]:-}"
-exec "$ROOT/target/release/rill" bench --self-contained --server child --mongo "$mongo" "${target_args[@]}" \
+exec "$rill_bin" bench --self-contained --server child --mongo "$mongo" "${target_args[@]}" \
   suite --connections "$connections" "${suite_args[@]}"

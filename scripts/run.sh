@@ -66,7 +66,8 @@ cargo build --release -p rill
 
 echo "== rill serve $* (redis $RILL_REDIS_URL, mongo $RILL_MONGODB_URI)"
 # In the background so the traps above can forward Ctrl-C / SIGTERM and then stop the stores.
-"$ROOT/target/release/rill" serve "$@" &
+# cargo puts the binary under CARGO_TARGET_DIR when that is set.
+"${CARGO_TARGET_DIR:-$ROOT/target}/release/rill" serve "$@" &
 RILL_PID=$!
 set +e
 wait "$RILL_PID"

@@ -117,8 +117,11 @@ async fn unread_is_max_minus_has_read_after_a_burst_and_zero_after_marking() -> 
     Ok(())
 }
 
-/// The projected state without ids and timestamps of creation, for comparing two databases.
-async fn snapshot(db: &mongodb::Database) -> anyhow::Result<(Vec<Document>, Vec<Document>)> {
+/// The projected state without ids and timestamps of creation, for comparing two databases:
+/// history, conversation rows and conversation heads (whose ids are the conversation ids).
+async fn snapshot(
+    db: &mongodb::Database,
+) -> anyhow::Result<(Vec<Document>, Vec<Document>, Vec<Document>)> {
     let strip = |mut d: Document, fields: &[&str]| {
         for f in fields {
             d.remove(*f);
@@ -137,11 +140,19 @@ async fn snapshot(db: &mongodb::Database) -> anyhow::Result<(Vec<Document>, Vec<
         .await?
         .try_collect()
         .await?;
+    let heads: Vec<Document> = db
+        .collection::<Document>(conversations::heads::COLLECTION)
+        .find(doc! {})
+        .sort(doc! { "_id": 1 })
+        .await?
+        .try_collect()
+        .await?;
     Ok((
         msgs.into_iter().map(|d| strip(d, &["_id"])).collect(),
         rows.into_iter()
             .map(|d| strip(d, &["_id", "create_time"]))
             .collect(),
+        heads,
     ))
 }
 
@@ -290,8 +301,13 @@ async fn a_mongo_outage_delays_projections_but_they_converge() -> anyhow::Result
         rill_history::project(&reference, chunk).await?;
         rill_readmodel::project(&reference, chunk).await?;
     }
-    let (got_msgs, got_rows) = snapshot(&env.db).await?;
-    let (want_msgs, want_rows) = snapshot(&reference).await?;
+    let (got_msgs, got_rows, got_heads) = snapshot(&env.db).await?;
+    let (want_msgs, want_rows, want_heads) = snapshot(&reference).await?;
+    assert_eq!(got_heads.len(), 20, "one head per conversation");
+    assert!(
+        got_heads == want_heads,
+        "conversation heads differ from the outage-free projection"
+    );
     assert_eq!(got_msgs.len(), want_msgs.len());
     assert!(
         got_msgs == want_msgs,
