@@ -1,4 +1,4 @@
-//! Upserting many conversation rows in one round trip.
+//! Upserting many conversation rows (and heads, see [`super::heads`]) in one round trip.
 //!
 //! The read model touches two rows per single-chat message; one findAndModify per row made the
 //! Mongo round trips (and the driver's per-operation work) the projection's cost. Here the rows

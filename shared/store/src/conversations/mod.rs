@@ -691,7 +691,7 @@ pub async fn set_ex_all(db: &Database, owner: &str, ex: &str) -> Result<Vec<Stri
     Ok(changed)
 }
 
-/// Drops the read model (rows and version log), for a rebuild.
+/// Drops the read model (rows, heads and version log), for a rebuild.
 pub async fn drop_all(db: &Database) -> Result<(), StoreError> {
     collection(db).drop().await?;
     heads::drop_all(db).await?;
