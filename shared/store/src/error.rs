@@ -20,23 +20,26 @@ impl StoreError {
         match self {
             StoreError::DuplicateKey => true,
             StoreError::Mongo(e) => is_duplicate_key(e),
-            StoreError::Write { code, .. } => *code == 11000,
+            StoreError::Write { code, .. } => *code == DUPLICATE_KEY,
             StoreError::Bson(_) => false,
         }
     }
 }
 
+/// MongoDB's duplicate-key error code (E11000).
+pub(crate) const DUPLICATE_KEY: i32 = 11000;
+
 /// True when a driver error is (or only contains) E11000 duplicate-key write errors.
 pub fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
     use mongodb::error::{ErrorKind, WriteFailure};
     match e.kind.as_ref() {
-        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == 11000,
+        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == DUPLICATE_KEY,
         ErrorKind::InsertMany(ime) => {
             ime.write_concern_error.is_none()
                 && ime
                     .write_errors
                     .as_ref()
-                    .is_some_and(|ws| ws.iter().all(|w| w.code == 11000))
+                    .is_some_and(|ws| ws.iter().all(|w| w.code == DUPLICATE_KEY))
         }
         _ => false,
     }

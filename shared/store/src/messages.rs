@@ -77,7 +77,7 @@ pub async fn insert_many(db: &Database, docs: Vec<Document>) -> Result<InsertRep
             ErrorKind::InsertMany(ime) if ime.write_concern_error.is_none() => {
                 let mut report = InsertReport::default();
                 for w in ime.write_errors.iter().flatten() {
-                    if w.code == 11000 {
+                    if w.code == crate::error::DUPLICATE_KEY {
                         report.duplicates += 1;
                     } else {
                         report

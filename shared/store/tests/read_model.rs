@@ -114,7 +114,9 @@ async fn message_effects_are_idempotent_and_order_free() -> anyhow::Result<()> {
                 latest: &m[i],
                 has_read_seq,
             };
-            let needs_log = conversations::apply_message(&db, &e).await?;
+            let needs_log = !conversations::apply_messages(&db, std::slice::from_ref(&e))
+                .await?
+                .is_empty();
             if needs_log {
                 conversations::record_changes(
                     &db,
@@ -155,7 +157,11 @@ async fn message_effects_are_idempotent_and_order_free() -> anyhow::Result<()> {
         latest: &n,
         has_read_seq: 0,
     };
-    assert!(!conversations::apply_message(&db, &e).await?);
+    assert!(
+        conversations::apply_messages(&db, std::slice::from_ref(&e))
+            .await?
+            .is_empty()
+    );
     assert_eq!(conversations::ids(&db, "b").await?, vec![conv.to_string()]);
     let states = conversations::seq_states(&db, "b", &["n_a_b".into(), conv.into()]).await?;
     assert!(states.contains_key("n_a_b"));

@@ -9,17 +9,15 @@
 
 use super::{COLLECTION, collection, key, with_insert_defaults};
 use crate::StoreError;
+use crate::error::DUPLICATE_KEY;
 use bson::{Bson, Document, doc};
 use futures_util::TryStreamExt;
 use mongodb::Database;
 use std::collections::HashSet;
 
-/// Statements per `update` command: far below the server's 100,000 and, with a latest message
-/// of at most a few KiB per row, below the 16 MiB command limit.
+/// Statements per `update` command: far below the server's 100,000 and, with at most one
+/// message of a few KiB per statement (a head's), below the 16 MiB command limit.
 pub const BULK_STATEMENTS: usize = 500;
-
-/// E11000: two upserts of a new row raced (another worker, or a read mark in a request).
-const DUPLICATE_KEY: i32 = 11000;
 
 /// Upserts each `(owner, conversation, update)` (the pairs distinct) with the insert defaults
 /// the update does not set, and returns the rows whose creation still has to be recorded in
@@ -31,17 +29,14 @@ pub async fn upsert_rows(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let statements: Vec<(Document, Document)> = rows
-        .iter()
-        .map(|(owner, conv, update)| {
-            (
-                key(owner, conv),
-                with_insert_defaults(owner, conv, update.clone()),
-            )
-        })
-        .collect();
+    let mut pairs = Vec::with_capacity(rows.len());
+    let mut statements = Vec::with_capacity(rows.len());
+    for (owner, conv, update) in rows {
+        statements.push((key(owner, conv), with_insert_defaults(owner, conv, update)));
+        pairs.push((owner, conv));
+    }
     upsert_all(db, COLLECTION, &statements).await?;
-    unlogged(db, &rows).await
+    unlogged(db, &pairs).await
 }
 
 /// Runs each `(filter, update)` as an upsert on `collection`: one unordered multi-statement
@@ -136,10 +131,10 @@ fn write_error(e: &Document) -> StoreError {
 /// (normally answering nothing), narrowed to the exact pairs here.
 async fn unlogged(
     db: &Database,
-    rows: &[(&str, &str, Document)],
+    rows: &[(&str, &str)],
 ) -> Result<Vec<(String, String)>, StoreError> {
-    let wanted: HashSet<(&str, &str)> = rows.iter().map(|(o, c, _)| (*o, *c)).collect();
-    let mut conversations: Vec<&str> = rows.iter().map(|(_, c, _)| *c).collect();
+    let wanted: HashSet<(&str, &str)> = rows.iter().copied().collect();
+    let mut conversations: Vec<&str> = rows.iter().map(|(_, c)| *c).collect();
     conversations.sort_unstable();
     conversations.dedup();
     let docs: Vec<Document> = collection(db)

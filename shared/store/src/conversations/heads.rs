@@ -11,7 +11,7 @@
 
 use super::{ConversationRow, Latest};
 use crate::StoreError;
-use bson::{Document, doc};
+use bson::{Bson, Document, doc};
 use futures_util::TryStreamExt;
 use mongodb::{Collection, Database};
 use rill_core::Message;
@@ -65,13 +65,15 @@ pub async fn of(
         .try_collect()
         .await?;
     let mut out = HashMap::with_capacity(docs.len());
-    for d in docs {
-        let (Ok(id), Ok(latest)) = (d.get_str("_id"), d.get_document("latest")) else {
+    for mut d in docs {
+        let (Some(Bson::String(id)), Some(Bson::Document(latest))) =
+            (d.remove("_id"), d.remove("latest"))
+        else {
             continue;
         };
         let latest: Latest =
-            bson::from_document(latest.clone()).map_err(|e| StoreError::Bson(e.to_string()))?;
-        out.insert(id.to_string(), latest);
+            bson::from_document(latest).map_err(|e| StoreError::Bson(e.to_string()))?;
+        out.insert(id, latest);
     }
     Ok(out)
 }

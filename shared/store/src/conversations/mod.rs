@@ -267,19 +267,12 @@ fn message_update(e: &MessageEffect<'_>) -> Document {
     doc! { "$max": { "has_read_seq": e.has_read_seq.max(0) } }
 }
 
-/// Applies stored messages to one owner's row: moves the conversation's head (see [`heads`])
-/// if this message is newer, creates the row if missing and raises the sender's has-read seq.
-/// Returns true when the row's creation still has to be recorded in the version log (see
-/// [`record_changes`]).
-pub async fn apply_message(db: &Database, e: &MessageEffect<'_>) -> Result<bool, StoreError> {
-    heads::advance(db, &[(e.conversation_id, e.latest)]).await?;
-    upsert(db, e.owner, e.conversation_id, message_update(e)).await
-}
-
-/// [`apply_message`] for many rows at once (each (owner, conversation) at most once): one
-/// multi-statement `update` command per [`BULK_STATEMENTS`] heads and rows, and one `find` for
-/// the rows whose creation is not yet logged, instead of a findAndModify per row. Returns
-/// those rows. A group's members need no effect of their own: their rows were created when they
+/// Applies stored messages to their owners' rows (each (owner, conversation) at most once):
+/// moves each conversation's head (see [`heads`]) if its message is newer, creates missing rows
+/// and raises the senders' has-read seqs — one multi-statement `update` command per
+/// [`BULK_STATEMENTS`] heads and rows, and one `find` for the rows whose creation is not yet
+/// logged, instead of a findAndModify per row. Returns those rows (to record with
+/// [`record_changes`]). A group's members need no effect of their own: their rows were created when they
 /// joined (see [`ensure_rows`]) and the head they read is the conversation's.
 pub async fn apply_messages(
     db: &Database,
@@ -472,13 +465,11 @@ pub async fn record_changes(
     Ok(())
 }
 
-async fn rows(db: &Database, filter: Document) -> Result<Vec<ConversationRow>, StoreError> {
-    let docs: Vec<Document> = collection(db)
-        .find(filter)
-        .sort(doc! { "_id": 1 })
-        .await?
-        .try_collect()
-        .await?;
+/// Row documents as rows, their conversations' heads joined in.
+async fn with_heads(
+    db: &Database,
+    docs: Vec<Document>,
+) -> Result<Vec<ConversationRow>, StoreError> {
     let mut rows = docs
         .into_iter()
         .map(from_doc)
@@ -487,8 +478,25 @@ async fn rows(db: &Database, filter: Document) -> Result<Vec<ConversationRow>, S
     Ok(rows)
 }
 
+async fn rows(db: &Database, filter: Document) -> Result<Vec<ConversationRow>, StoreError> {
+    let docs: Vec<Document> = collection(db)
+        .find(filter)
+        .sort(doc! { "_id": 1 })
+        .await?
+        .try_collect()
+        .await?;
+    with_heads(db, docs).await
+}
+
 fn listed(owner: &str) -> Document {
     doc! { "owner_user_id": owner, "notification": { "$ne": true } }
+}
+
+/// [`listed`] narrowed to `conversation_ids`.
+fn listed_among(owner: &str, conversation_ids: &[String]) -> Document {
+    let mut filter = listed(owner);
+    filter.insert("conversation_id", doc! { "$in": conversation_ids.to_vec() });
+    filter
 }
 
 /// One owner's row (listed or not).
@@ -500,10 +508,7 @@ pub async fn get(
     let Some(row) = collection(db).find_one(key(owner, conversation_id)).await? else {
         return Ok(None);
     };
-    let mut rows = [from_doc(row)?];
-    heads::join(db, &mut rows).await?;
-    let [row] = rows;
-    Ok(Some(row))
+    Ok(with_heads(db, vec![row]).await?.pop())
 }
 
 /// The owner's rows among `conversation_ids`, in creation order (missing ones are skipped).
@@ -515,9 +520,7 @@ pub async fn find(
     if conversation_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut filter = listed(owner);
-    filter.insert("conversation_id", doc! { "$in": conversation_ids.to_vec() });
-    rows(db, filter).await
+    rows(db, listed_among(owner, conversation_ids)).await
 }
 
 /// Every conversation of the owner, in creation order.
@@ -543,12 +546,7 @@ pub async fn page(
         .await?
         .try_collect()
         .await?;
-    let mut rows = docs
-        .into_iter()
-        .map(from_doc)
-        .collect::<Result<Vec<_>, _>>()?;
-    heads::join(db, &mut rows).await?;
-    Ok((total, rows))
+    Ok((total, with_heads(db, docs).await?))
 }
 
 async fn ids_where(db: &Database, filter: Document) -> Result<Vec<String>, StoreError> {
@@ -671,8 +669,7 @@ pub async fn delete(
     if conversation_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut f = listed(owner);
-    f.insert("conversation_id", doc! { "$in": conversation_ids.to_vec() });
+    let f = listed_among(owner, conversation_ids);
     let existing = ids_where(db, f.clone()).await?;
     collection(db).delete_many(f).await?;
     Ok(existing)
