@@ -19,6 +19,7 @@ pub mod read;
 pub mod recv_opts;
 pub mod revoke;
 pub mod send;
+pub mod send_checks;
 pub mod seqs;
 pub mod tokens;
 pub mod users;
@@ -40,6 +41,8 @@ struct Inner {
     store: rill_store::Store,
     /// The process tier of the group membership cache.
     membership: membership::Cache,
+    /// The process tier of the facts a single-chat send checks.
+    send_checks: send_checks::Cache,
 }
 
 impl App {
@@ -50,6 +53,7 @@ impl App {
                 log,
                 store,
                 membership: membership::Cache::new(),
+                send_checks: send_checks::Cache::new(),
             }),
         }
     }
@@ -64,6 +68,10 @@ impl App {
 
     pub fn store(&self) -> &rill_store::Store {
         &self.inner.store
+    }
+
+    pub(crate) fn send_checks(&self) -> &send_checks::Cache {
+        &self.inner.send_checks
     }
 
     /// A clone of the shared multiplexed Redis connection (non-blocking commands only).

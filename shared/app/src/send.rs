@@ -10,6 +10,7 @@
 //! The fan-out half ([`App::recipients`], [`App::deliver_online`]) is shared with the push
 //! worker, so stored and online-only messages reach clients the same way.
 
+use crate::send_checks::{Fact, Key};
 use crate::{App, AppError, Caller};
 use md5::{Digest, Md5};
 use prost::Message as _;
@@ -248,12 +249,23 @@ impl App {
     }
 
     /// The receiver's global recvMsgOpt, `None` when the user does not exist. Read through the
-    /// Redis user cache (Mongo only on a miss), so sends keep working while Mongo is down.
+    /// process tier ([`crate::send_checks`]), then the Redis user cache (Mongo only on a miss),
+    /// so sends keep working while Mongo is down. Only registered users are kept in the process
+    /// tier: a user registered a moment ago must not be refused by a stale "not found".
     async fn receiver_global_opt(&self, user_id: &str) -> Result<Option<i32>, AppError> {
-        Ok(self
+        let key = Key::GlobalOpt(user_id.to_string());
+        if let Some(Fact::RecvOpt(opt @ Some(_))) = self.send_checks().get(&key) {
+            return Ok(opt);
+        }
+        let ticket = self.send_checks().ticket();
+        let opt = self
             .user_brief(user_id)
             .await?
-            .map(|u| u.global_recv_msg_opt))
+            .map(|u| u.global_recv_msg_opt);
+        if opt.is_some() {
+            self.send_checks().put(key, Fact::RecvOpt(opt), ticket);
+        }
+        Ok(opt)
     }
 
     /// The owner's recvMsgOpt for a conversation (`None`: no row yet, i.e. receive).
@@ -262,13 +274,17 @@ impl App {
         owner: &str,
         conversation_id: &str,
     ) -> Result<Option<i32>, AppError> {
-        let key = cache::key(self, "c", &format!("{owner}\u{0}{conversation_id}"));
-        if let Some(v) = cache::get(&key) {
-            return Ok(v);
+        let key = Key::ConversationOpt {
+            owner: owner.to_string(),
+            conversation_id: conversation_id.to_string(),
+        };
+        if let Some(Fact::RecvOpt(opt)) = self.send_checks().get(&key) {
+            return Ok(opt);
         }
+        let ticket = self.send_checks().ticket();
         // Redis only (written through by set_conversations): sends must not wait on Mongo.
         let opt = self.recv_opt(owner, conversation_id).await?;
-        cache::put(key, opt);
+        self.send_checks().put(key, Fact::RecvOpt(opt), ticket);
         Ok(opt)
     }
 
@@ -696,47 +712,6 @@ impl App {
             ..Default::default()
         };
         self.send_message(caller, msg).await
-    }
-}
-
-/// A short-lived process cache of the receive options a send checks, so the hot path does
-/// not read Mongo twice per message. Entries live [`cache::TTL`]: a changed recvMsgOpt takes
-/// effect within that time (there is no change notification to invalidate on yet). Keys carry
-/// the database name, so Apps on different databases in one process never share entries.
-mod cache {
-    use std::num::NonZeroUsize;
-    use std::sync::{Mutex, OnceLock};
-    use std::time::{Duration, Instant};
-
-    pub const TTL: Duration = Duration::from_secs(2);
-    const CAPACITY: usize = 100_000;
-
-    type Map = lru::LruCache<String, (Option<i32>, Instant)>;
-
-    fn map() -> &'static Mutex<Map> {
-        static MAP: OnceLock<Mutex<Map>> = OnceLock::new();
-        MAP.get_or_init(|| {
-            Mutex::new(lru::LruCache::new(
-                NonZeroUsize::new(CAPACITY).unwrap_or(NonZeroUsize::MIN),
-            ))
-        })
-    }
-
-    pub fn key(app: &crate::App, kind: &str, id: &str) -> String {
-        format!("{}\u{0}{kind}\u{0}{id}", app.store().database().name())
-    }
-
-    pub fn get(key: &str) -> Option<Option<i32>> {
-        let mut m = map().lock().unwrap_or_else(|e| e.into_inner());
-        match m.get(key) {
-            Some((v, at)) if at.elapsed() < TTL => Some(*v),
-            _ => None,
-        }
-    }
-
-    pub fn put(key: String, value: Option<i32>) {
-        let mut m = map().lock().unwrap_or_else(|e| e.into_inner());
-        m.put(key, (value, Instant::now()));
     }
 }
 

@@ -14,6 +14,7 @@
 //! evicted key can never come back and validate a stale load. The owner's id is the hash tag,
 //! so the keys share a Cluster slot.
 
+use crate::send_checks::{Fact, Key};
 use crate::{App, AppError};
 use rill_core::ErrCode;
 use std::sync::LazyLock;
@@ -82,7 +83,27 @@ impl App {
         recv_id: &str,
     ) -> Result<(), AppError> {
         let verify = self.config().friend_verify;
-        let (blocked, friend) = match self.relation_facts(recv_id, send_id, verify).await {
+        let key = Key::Relation {
+            owner: recv_id.to_string(),
+            other: send_id.to_string(),
+            with_friends: verify,
+        };
+        let cached = match self.send_checks().get(&key) {
+            Some(Fact::Relation { blocked, friend }) => Some((blocked, friend)),
+            _ => None,
+        };
+        let ticket = self.send_checks().ticket();
+        let read =
+            match cached {
+                Some(facts) => Ok(facts),
+                None => self.relation_facts(recv_id, send_id, verify).await.inspect(
+                    |&(blocked, friend)| {
+                        self.send_checks()
+                            .put(key, Fact::Relation { blocked, friend }, ticket);
+                    },
+                ),
+            };
+        let (blocked, friend) = match read {
             Ok(facts) => facts,
             // Sends need only Redis: with the blacklist not cached and Mongo unreachable, a
             // send is let through (as an unreadable receive option is), unless friendship is
@@ -219,6 +240,16 @@ impl App {
                 .query_async(&mut conn)
                 .await?;
         }
+        // After Redis dropped the lists: a send of this process that reads them from now on
+        // sees the change, and one that read them before is not stored (see crate::send_checks).
+        self.send_checks()
+            .forget(pairs.iter().flat_map(|(owner, other)| {
+                [false, true].map(|with_friends| Key::Relation {
+                    owner: owner.to_string(),
+                    other: other.to_string(),
+                    with_friends,
+                })
+            }));
         Ok(())
     }
 }
