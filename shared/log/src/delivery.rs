@@ -156,14 +156,14 @@ pub async fn read<C: ConnectionLike + Send>(
         .block(block_ms as usize);
     let mut cmd = redis::cmd("XREAD");
     cmd.arg(&opts).arg("STREAMS").arg(&key).arg(after);
-    let reply: Option<redis::streams::StreamReadReply> = cmd.query_async(conn).await?;
+    let reply: redis::Value = cmd.query_async(conn).await?;
     let mut batch = Batch::default();
-    for stream in reply.map(|r| r.keys).unwrap_or_default() {
-        for entry in stream.ids {
+    for (_, entries) in crate::reply::read(reply)? {
+        for entry in entries {
             let decoded = entry
-                .get::<Vec<u8>>("d")
+                .bytes("d")
                 .ok_or_else(|| LogError::Decode("delivery entry without field d".into()))
-                .and_then(|b| Delivery::decode(&b));
+                .and_then(Delivery::decode);
             match decoded {
                 Ok(d) => batch.deliveries.push(d),
                 Err(e) => tracing::warn!(id = %entry.id, error = %e, "skipping bad delivery entry"),

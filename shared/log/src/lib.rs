@@ -12,6 +12,7 @@ pub mod keys;
 pub mod log;
 pub mod presence;
 pub mod replay;
+mod reply;
 pub mod retention;
 pub mod status;
 mod worker;

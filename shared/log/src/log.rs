@@ -257,8 +257,10 @@ impl Log {
         let key = self.keys.conversation(conversation_id);
         let mut cmd = redis::cmd("XRANGE");
         cmd.arg(&key).arg("-").arg("+").arg("COUNT").arg(1);
-        let reply: redis::streams::StreamRangeReply = self.call(&cmd, true).await?;
-        Ok(reply.ids.first().and_then(|e| seq_of(&e.id)))
+        let reply: redis::Value = self.call(&cmd, true).await?;
+        Ok(crate::reply::range(reply)?
+            .first()
+            .and_then(|e| seq_of(&e.id)))
     }
 
     /// Entries with `from <= seq <= to` that are still in the hot window, ascending. A
@@ -279,13 +281,14 @@ impl Log {
         cmd.arg(&key)
             .arg(format!("0-{from}"))
             .arg(format!("0-{to}"));
-        let reply: redis::streams::StreamRangeReply = self.call(&cmd, true).await?;
-        let mut out = Vec::with_capacity(reply.ids.len());
-        for entry in reply.ids {
+        let reply: redis::Value = self.call(&cmd, true).await?;
+        let entries = crate::reply::range(reply)?;
+        let mut out = Vec::with_capacity(entries.len());
+        for entry in entries {
             let Some(seq) = seq_of(&entry.id) else {
                 continue;
             };
-            match entry.map.get("e").map(decode_field) {
+            match entry.field("e").map(decode_field) {
                 Some(Ok(mut envelope)) => {
                     envelope.set_seq(seq);
                     out.push(StoredEntry { seq, envelope });

@@ -8,10 +8,11 @@
 use crate::config::GroupConfig;
 use crate::consumer::{Handler, LogEntry};
 use crate::log::decode_field;
+use crate::reply::{self, Entry};
 use crate::{Log, LogError};
 use futures_util::FutureExt;
 use redis::aio::MultiplexedConnection;
-use redis::streams::{StreamAutoClaimReply, StreamId, StreamPendingCountReply, StreamReadReply};
+use redis::streams::{StreamAutoClaimReply, StreamPendingCountReply};
 use redis::{AsyncConnectionConfig, Value};
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -30,7 +31,7 @@ const PRUNE_IDLE_MS: u64 = 24 * 3600 * 1000;
 struct Raw {
     /// Index into `Worker::partitions`.
     slot: usize,
-    entry: StreamId,
+    entry: Entry,
     deliveries: u64,
 }
 
@@ -198,13 +199,13 @@ impl<'a, H: Handler> Worker<'a, H> {
         for _ in &self.keys {
             cmd.arg(">");
         }
-        let reply: Option<StreamReadReply> = cmd.query_async(self.conn().await?).await?;
+        let read: Value = cmd.query_async(self.conn().await?).await?;
         let mut out = Vec::new();
-        for stream in reply.map(|r| r.keys).unwrap_or_default() {
-            let Some(&slot) = self.slot_of_key.get(&stream.key) else {
+        for (key, entries) in reply::read(read)? {
+            let Some(&slot) = self.slot_of_key.get(&key) else {
                 continue;
             };
-            out.extend(stream.ids.into_iter().map(|entry| Raw {
+            out.extend(entries.into_iter().map(|entry| Raw {
                 slot,
                 entry,
                 deliveries: 1,
@@ -244,7 +245,7 @@ impl<'a, H: Handler> Worker<'a, H> {
                             let deliveries = counts.get(&entry.id).copied().unwrap_or(1);
                             Raw {
                                 slot,
-                                entry,
+                                entry: entry.into(),
                                 deliveries,
                             }
                         })
@@ -265,7 +266,7 @@ impl<'a, H: Handler> Worker<'a, H> {
     async fn delivery_counts(
         &self,
         slot: usize,
-        entries: &[StreamId],
+        entries: &[redis::streams::StreamId],
     ) -> Result<HashMap<String, u64>, LogError> {
         let mut pipe = redis::pipe();
         for e in entries {
@@ -386,7 +387,7 @@ impl<'a, H: Handler> Worker<'a, H> {
                 .arg(self.log.keys().dead_letters(p, self.group))
                 .arg("*");
             // The original fields, unchanged, so the entry can be inspected or re-appended.
-            for (field, value) in &raw.entry.map {
+            for (field, value) in &raw.entry.fields {
                 if let Value::BulkString(bytes) = value {
                     cmd.arg(field).arg(bytes);
                 }
@@ -477,15 +478,16 @@ impl<'a, H: Handler> Worker<'a, H> {
 /// Decodes the fields `c`, `s`, `e` of a partition-log entry.
 fn to_entry(partition: u32, raw: &Raw) -> Result<LogEntry, LogError> {
     let e = &raw.entry;
-    let conversation_id: String = e
-        .get("c")
-        .ok_or_else(|| LogError::Decode("field c missing".into()))?;
+    let conversation_id = e
+        .text("c")
+        .ok_or_else(|| LogError::Decode("field c missing".into()))?
+        .to_string();
     let seq: i64 = e
-        .get("s")
+        .text("s")
+        .and_then(|s| s.parse().ok())
         .ok_or_else(|| LogError::Decode("field s missing or not a number".into()))?;
     let mut envelope = decode_field(
-        e.map
-            .get("e")
+        e.field("e")
             .ok_or_else(|| LogError::Decode("field e missing".into()))?,
     )?;
     envelope.set_seq(seq);
