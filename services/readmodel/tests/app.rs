@@ -510,7 +510,9 @@ async fn jssdk_answers_base64_protobuf_to_protobuf_requests() -> anyhow::Result<
 
 /// `set_conversations` with recvMsgOpt 1 makes single-chat sends to that owner fail with
 /// "message is not sent"; back to 0 they go through. The send path reads the option from Redis
-/// only, so it holds while MongoDB is unreachable.
+/// only, so it holds while MongoDB is unreachable. The same for the receiver's global option.
+/// Each change applies to the very next send, although the send path keeps the options in its
+/// process tier (`rill_app::send_checks`): the writes drop what they change.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_conversation_receive_option_blocks_and_unblocks_sends() -> anyhow::Result<()> {
     let mongo = MongoServer::shared().await?;
@@ -549,20 +551,33 @@ async fn per_conversation_receive_option_blocks_and_unblocks_sends() -> anyhow::
         ..Default::default()
     };
 
+    // A first send puts the receiver's options into the process tier.
+    app.send_message(&user("ro1"), text(1)).await?;
+    assert_eq!(app.log().max_seq(&conv).await?, 1);
+
     app.set_conversations(&user("ro2"), set(1)).await?;
-    // The send path caches options for up to 2 s.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    let err = app.send_message(&user("ro1"), text(1)).await.unwrap_err();
+    let err = app.send_message(&user("ro1"), text(2)).await.unwrap_err();
     assert_eq!(err.code(), ErrCode::Args);
     assert_eq!(
         app.log().max_seq(&conv).await?,
-        0,
+        1,
         "a refused send stores nothing"
     );
 
     app.set_conversations(&user("ro2"), set(0)).await?;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    app.send_message(&user("ro1"), text(2)).await?;
-    assert_eq!(app.log().max_seq(&conv).await?, 1);
+    app.send_message(&user("ro1"), text(3)).await?;
+    assert_eq!(app.log().max_seq(&conv).await?, 2);
+
+    let global = |opt: i32| rill_wire::pb::user::SetGlobalRecvMessageOptReq {
+        user_id: "ro2".into(),
+        global_recv_msg_opt: opt,
+    };
+    app.set_global_recv_msg_opt(&user("ro2"), global(1)).await?;
+    let err = app.send_message(&user("ro1"), text(4)).await.unwrap_err();
+    assert_eq!(err.code(), ErrCode::Args);
+    assert_eq!(app.log().max_seq(&conv).await?, 2);
+    app.set_global_recv_msg_opt(&user("ro2"), global(0)).await?;
+    app.send_message(&user("ro1"), text(5)).await?;
+    assert_eq!(app.log().max_seq(&conv).await?, 3);
     Ok(())
 }

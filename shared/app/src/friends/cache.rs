@@ -88,21 +88,18 @@ impl App {
             other: send_id.to_string(),
             with_friends: verify,
         };
-        let cached = match self.send_checks().get(&key) {
-            Some(Fact::Relation { blocked, friend }) => Some((blocked, friend)),
-            _ => None,
+        let read = match self.send_checks().get(&key) {
+            Some(Fact::Relation { blocked, friend }) => Ok((blocked, friend)),
+            _ => {
+                let ticket = self.send_checks().ticket();
+                let read = self.relation_facts(recv_id, send_id, verify).await;
+                if let Ok((blocked, friend)) = read {
+                    self.send_checks()
+                        .put(key, Fact::Relation { blocked, friend }, ticket);
+                }
+                read
+            }
         };
-        let ticket = self.send_checks().ticket();
-        let read =
-            match cached {
-                Some(facts) => Ok(facts),
-                None => self.relation_facts(recv_id, send_id, verify).await.inspect(
-                    |&(blocked, friend)| {
-                        self.send_checks()
-                            .put(key, Fact::Relation { blocked, friend }, ticket);
-                    },
-                ),
-            };
         let (blocked, friend) = match read {
             Ok(facts) => facts,
             // Sends need only Redis: with the blacklist not cached and Mongo unreachable, a
