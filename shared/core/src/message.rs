@@ -1,6 +1,11 @@
 //! The stored shape of a chat message: what a send appends to the log and every projection
 //! reads. It mirrors `sdkws.MsgData` (protocol.md §3) field for field; `rill-wire` converts
 //! between the two. Serialized with named fields (MessagePack maps) so fields can be added.
+//! Optional text and list fields that are empty are left out (readers fill in the default): a
+//! single-chat text message carries five of them empty, and every message is written to Redis
+//! twice, read by three groups and stored in Mongo at least once. Fields that Mongo queries
+//! filter on (`status`, `is_read`, `seq`) are always written: a filter does not match a missing
+//! field.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -20,12 +25,16 @@ pub struct OfflinePushInfo {
 #[serde(default)]
 pub struct Message {
     pub send_id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub recv_id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub group_id: String,
     pub client_msg_id: String,
     pub server_msg_id: String,
     pub sender_platform_id: i32,
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub sender_nickname: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub sender_face_url: String,
     pub session_type: i32,
     pub msg_from: i32,
@@ -40,9 +49,13 @@ pub struct Message {
     pub status: i32,
     pub is_read: bool,
     pub options: BTreeMap<String, bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub offline_push_info: Option<OfflinePushInfo>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub at_user_id_list: Vec<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub attached_info: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub ex: String,
 }
 
