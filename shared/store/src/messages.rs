@@ -253,3 +253,52 @@ pub async fn max_seqs_all(db: &Database) -> Result<Vec<(String, i64)>, StoreErro
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_optional_fields_are_left_out_and_read_back_as_defaults() {
+        let msg = Message {
+            send_id: "u1".into(),
+            recv_id: "u2".into(),
+            client_msg_id: "c1".into(),
+            server_msg_id: "s1".into(),
+            session_type: 1,
+            content_type: 101,
+            content: br#"{"content":"hi"}"#.to_vec(),
+            seq: 7,
+            send_time: 1,
+            status: 2,
+            ..Default::default()
+        };
+        let d = to_document("si_u1_u2", &msg).expect("document");
+        for absent in [
+            "group_id",
+            "sender_nickname",
+            "sender_face_url",
+            "offline_push_info",
+            "at_user_id_list",
+            "attached_info",
+            "ex",
+        ] {
+            assert!(!d.contains_key(absent), "{absent} written though empty");
+        }
+        // What Mongo filters on is always there, even at its default.
+        for present in ["status", "is_read", "seq", "conversation_id", "recv_id"] {
+            assert!(d.contains_key(present), "{present} missing");
+        }
+        assert_eq!(from_document(d).expect("message"), msg);
+
+        let full = Message {
+            group_id: "g".into(),
+            ex: "x".into(),
+            at_user_id_list: vec!["u3".into()],
+            ..msg
+        };
+        let d = to_document("si_u1_u2", &full).expect("document");
+        assert_eq!(d.get_str("ex").ok(), Some("x"));
+        assert_eq!(from_document(d).expect("message"), full);
+    }
+}
