@@ -42,7 +42,7 @@ struct Inner {
     /// The process tier of the group membership cache.
     membership: membership::Cache,
     /// The process tier of the facts a single-chat send checks.
-    send_checks: send_checks::Cache,
+    send_checks: send_checks::SendChecks,
 }
 
 impl App {
@@ -53,7 +53,7 @@ impl App {
                 log,
                 store,
                 membership: membership::Cache::new(),
-                send_checks: send_checks::Cache::new(),
+                send_checks: send_checks::SendChecks::default(),
             }),
         }
     }
@@ -70,7 +70,7 @@ impl App {
         &self.inner.store
     }
 
-    pub(crate) fn send_checks(&self) -> &send_checks::Cache {
+    pub(crate) fn send_checks(&self) -> &send_checks::SendChecks {
         &self.inner.send_checks
     }
 

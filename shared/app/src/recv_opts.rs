@@ -27,10 +27,8 @@ impl App {
             let _: i64 = conn.hset(key, conversation_id, opt).await?;
         }
         self.send_checks()
-            .forget([crate::send_checks::Key::ConversationOpt {
-                owner: owner.to_string(),
-                conversation_id: conversation_id.to_string(),
-            }]);
+            .conversation_opts
+            .forget([(owner.to_string(), conversation_id.to_string())]);
         Ok(())
     }
 

@@ -10,7 +10,6 @@
 //! The fan-out half ([`App::recipients`], [`App::deliver_online`]) is shared with the push
 //! worker, so stored and online-only messages reach clients the same way.
 
-use crate::send_checks::{Fact, Key};
 use crate::{App, AppError, Caller};
 use md5::{Digest, Md5};
 use prost::Message as _;
@@ -253,19 +252,17 @@ impl App {
     /// so sends keep working while Mongo is down. Only registered users are kept in the process
     /// tier: a user registered a moment ago must not be refused by a stale "not found".
     async fn receiver_global_opt(&self, user_id: &str) -> Result<Option<i32>, AppError> {
-        let key = Key::GlobalOpt(user_id.to_string());
-        if let Some(Fact::RecvOpt(opt @ Some(_))) = self.send_checks().get(&key) {
-            return Ok(opt);
-        }
-        let ticket = self.send_checks().ticket();
-        let opt = self
-            .user_brief(user_id)
-            .await?
-            .map(|u| u.global_recv_msg_opt);
-        if opt.is_some() {
-            self.send_checks().put(key, Fact::RecvOpt(opt), ticket);
-        }
-        Ok(opt)
+        self.send_checks()
+            .global_opts
+            .read_through(
+                user_id.to_string(),
+                async {
+                    let brief = self.user_brief(user_id).await?;
+                    Ok(brief.map(|u| u.global_recv_msg_opt))
+                },
+                Option::is_some,
+            )
+            .await
     }
 
     /// The owner's recvMsgOpt for a conversation (`None`: no row yet, i.e. receive).
@@ -274,18 +271,15 @@ impl App {
         owner: &str,
         conversation_id: &str,
     ) -> Result<Option<i32>, AppError> {
-        let key = Key::ConversationOpt {
-            owner: owner.to_string(),
-            conversation_id: conversation_id.to_string(),
-        };
-        if let Some(Fact::RecvOpt(opt)) = self.send_checks().get(&key) {
-            return Ok(opt);
-        }
-        let ticket = self.send_checks().ticket();
         // Redis only (written through by set_conversations): sends must not wait on Mongo.
-        let opt = self.recv_opt(owner, conversation_id).await?;
-        self.send_checks().put(key, Fact::RecvOpt(opt), ticket);
-        Ok(opt)
+        self.send_checks()
+            .conversation_opts
+            .read_through(
+                (owner.to_string(), conversation_id.to_string()),
+                self.recv_opt(owner, conversation_id),
+                |_| true,
+            )
+            .await
     }
 
     /// Group rules (existence, dismissal, membership, mutes; OpenIM's `messageVerification`),

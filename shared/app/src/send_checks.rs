@@ -8,99 +8,90 @@
 //! ([`App::forget_users`](crate::App), `set_recv_opt`, `relations_changed`), so in one process
 //! a change applies to the next send. A change made by another process applies within
 //! [`TTL`] — OpenIM's own local caches (`local-cache.yml`) are invalidated asynchronously too.
-//! A read that began before a local invalidation is not stored ([`Ticket`]), so a slow read can
-//! never put back what a write just dropped.
+//! A read that began before a local invalidation of its kind is not stored
+//! ([`Cache::read_through`]), so a slow read can never put back what a write just dropped.
 
 use lru::LruCache;
+use std::hash::Hash;
 use std::num::NonZeroUsize;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 pub const TTL: Duration = Duration::from_secs(2);
 const CAPACITY: usize = 100_000;
 
-/// What is cached about a key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fact {
-    /// A recvMsgOpt (`None`: the default, receive).
-    RecvOpt(Option<i32>),
-    /// (the other user is on the owner's blacklist, the other user is the owner's friend).
-    Relation { blocked: bool, friend: bool },
+/// One App's process tier, one cache per kind of fact.
+#[derive(Default)]
+pub struct SendChecks {
+    /// user → global recvMsgOpt (registered users only: `None` is never kept).
+    pub global_opts: Cache<String, Option<i32>>,
+    /// (owner, conversation) → recvMsgOpt (`None`: the default, receive).
+    pub conversation_opts: Cache<(String, String), Option<i32>>,
+    /// (owner, other, friend list looked up) → (other is blocked, other is a friend).
+    pub relations: Cache<(String, String, bool), (bool, bool)>,
 }
 
-/// Which fact: the global option of a user, the option of an owner's conversation, or the
-/// relation of an owner to another user (with or without the friend list looked up).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Key {
-    GlobalOpt(String),
-    ConversationOpt {
-        owner: String,
-        conversation_id: String,
-    },
-    Relation {
-        owner: String,
-        other: String,
-        with_friends: bool,
-    },
+struct Entries<K: Hash + Eq, V> {
+    map: LruCache<K, (V, Instant)>,
+    /// Bumped by every forget; a read stores its answer only if it is unchanged.
+    epoch: u64,
 }
 
-/// Taken before a read; the read's answer is stored only if nothing was forgotten meanwhile.
-#[derive(Debug, Clone, Copy)]
-pub struct Ticket(u64);
-
-pub struct Cache {
-    entries: Mutex<LruCache<Key, (Fact, Instant)>>,
-    /// Bumped by every forget.
-    epoch: AtomicU64,
+/// Facts of one kind, each kept [`TTL`].
+pub struct Cache<K: Hash + Eq, V> {
+    entries: Mutex<Entries<K, V>>,
 }
 
-impl Default for Cache {
+impl<K: Hash + Eq, V: Copy> Default for Cache<K, V> {
     fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Cache {
-    pub fn new() -> Self {
         Self {
-            entries: Mutex::new(LruCache::new(
-                NonZeroUsize::new(CAPACITY).unwrap_or(NonZeroUsize::MIN),
-            )),
-            epoch: AtomicU64::new(0),
+            entries: Mutex::new(Entries {
+                map: LruCache::new(NonZeroUsize::new(CAPACITY).unwrap_or(NonZeroUsize::MIN)),
+                epoch: 0,
+            }),
         }
     }
+}
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, LruCache<Key, (Fact, Instant)>> {
+impl<K: Hash + Eq, V: Copy> Cache<K, V> {
+    fn entries(&self) -> MutexGuard<'_, Entries<K, V>> {
         // A panic while holding the lock cannot leave the map half-updated in a way that matters.
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn get(&self, key: &Key) -> Option<Fact> {
-        match self.entries().get(key) {
-            Some((fact, at)) if at.elapsed() < TTL => Some(*fact),
-            _ => None,
+    /// The fact of `key`: the kept one if fresh, else `read`'s answer, kept when `keep` says so
+    /// and no forget happened while it was read.
+    pub async fn read_through<E>(
+        &self,
+        key: K,
+        read: impl Future<Output = Result<V, E>>,
+        keep: impl FnOnce(&V) -> bool,
+    ) -> Result<V, E> {
+        let epoch = {
+            let mut entries = self.entries();
+            if let Some((value, at)) = entries.map.get(&key)
+                && at.elapsed() < TTL
+            {
+                return Ok(*value);
+            }
+            entries.epoch
+        };
+        let value = read.await?;
+        if keep(&value) {
+            let mut entries = self.entries();
+            if entries.epoch == epoch {
+                entries.map.put(key, (value, Instant::now()));
+            }
         }
+        Ok(value)
     }
 
-    pub fn ticket(&self) -> Ticket {
-        Ticket(self.epoch.load(Ordering::Acquire))
-    }
-
-    /// Stores `fact` read under `ticket`, unless a forget happened since.
-    pub fn put(&self, key: Key, fact: Fact, ticket: Ticket) {
+    /// Drops `keys`, and makes reads in flight not keep their answers.
+    pub fn forget(&self, keys: impl IntoIterator<Item = K>) {
         let mut entries = self.entries();
-        // Checked under the lock that forget also takes, so no forget slips in between.
-        if self.epoch.load(Ordering::Acquire) == ticket.0 {
-            entries.put(key, (fact, Instant::now()));
-        }
-    }
-
-    pub fn forget(&self, keys: impl IntoIterator<Item = Key>) {
-        let mut entries = self.entries();
-        self.epoch.fetch_add(1, Ordering::AcqRel);
+        entries.epoch += 1;
         for key in keys {
-            entries.pop(&key);
+            entries.map.pop(&key);
         }
     }
 }
@@ -109,48 +100,52 @@ impl Cache {
 mod tests {
     use super::*;
 
-    fn global(id: &str) -> Key {
-        Key::GlobalOpt(id.into())
+    async fn read(cache: &Cache<&'static str, i32>, key: &'static str, value: i32) -> i32 {
+        let answer: Result<i32, ()> = cache.read_through(key, async { Ok(value) }, |_| true).await;
+        answer.unwrap_or(-1)
     }
 
-    #[test]
-    fn a_stored_fact_is_read_back_until_forgotten() {
-        let cache = Cache::new();
-        assert_eq!(cache.get(&global("u1")), None);
-        cache.put(global("u1"), Fact::RecvOpt(Some(2)), cache.ticket());
-        assert_eq!(cache.get(&global("u1")), Some(Fact::RecvOpt(Some(2))));
-        assert_eq!(cache.get(&global("u2")), None);
-        cache.forget([global("u1")]);
-        assert_eq!(cache.get(&global("u1")), None);
+    #[tokio::test]
+    async fn a_kept_fact_is_read_back_until_forgotten() {
+        let cache = Cache::default();
+        assert_eq!(read(&cache, "u1", 2).await, 2);
+        // Kept: the second read is not asked.
+        assert_eq!(read(&cache, "u1", 3).await, 2);
+        assert_eq!(read(&cache, "u2", 5).await, 5);
+        cache.forget(["u1"]);
+        assert_eq!(read(&cache, "u1", 3).await, 3);
     }
 
-    #[test]
-    fn a_read_that_began_before_a_forget_is_not_stored() {
-        let cache = Cache::new();
-        let before = cache.ticket();
+    #[tokio::test]
+    async fn a_read_that_began_before_a_forget_is_not_kept() {
+        let cache = Cache::default();
         // A write to another key still invalidates reads in flight: the cache cannot tell
         // which keys a read depends on.
-        cache.forget([global("other")]);
-        cache.put(global("u1"), Fact::RecvOpt(None), before);
-        assert_eq!(cache.get(&global("u1")), None);
-        cache.put(global("u1"), Fact::RecvOpt(None), cache.ticket());
-        assert_eq!(cache.get(&global("u1")), Some(Fact::RecvOpt(None)));
+        let answer: Result<i32, ()> = cache
+            .read_through(
+                "u1",
+                async {
+                    cache.forget(["other"]);
+                    Ok(1)
+                },
+                |_| true,
+            )
+            .await;
+        assert_eq!(answer, Ok(1));
+        assert_eq!(read(&cache, "u1", 2).await, 2, "the racing read was kept");
+        assert_eq!(read(&cache, "u1", 3).await, 2);
     }
 
-    #[test]
-    fn relations_are_keyed_by_pair_and_lookup() {
-        let cache = Cache::new();
-        let key = |with_friends| Key::Relation {
-            owner: "a".into(),
-            other: "b".into(),
-            with_friends,
-        };
-        let fact = Fact::Relation {
-            blocked: true,
-            friend: false,
-        };
-        cache.put(key(false), fact, cache.ticket());
-        assert_eq!(cache.get(&key(false)), Some(fact));
-        assert_eq!(cache.get(&key(true)), None);
+    #[tokio::test]
+    async fn only_what_keep_accepts_is_kept_and_errors_never() {
+        let cache: Cache<&'static str, i32> = Cache::default();
+        let none: Result<i32, ()> = cache.read_through("u1", async { Ok(0) }, |v| *v > 0).await;
+        assert_eq!(none, Ok(0));
+        assert_eq!(read(&cache, "u1", 4).await, 4);
+        let failed: Result<i32, &str> = cache
+            .read_through("u2", async { Err("down") }, |_| true)
+            .await;
+        assert_eq!(failed, Err("down"));
+        assert_eq!(read(&cache, "u2", 6).await, 6);
     }
 }

@@ -191,11 +191,9 @@ impl App {
         let keys: Vec<String> = user_ids.iter().map(|id| cache_key(self, id)).collect();
         let mut conn = self.redis();
         let _: i64 = conn.del(keys).await?;
-        self.send_checks().forget(
-            user_ids
-                .iter()
-                .map(|id| crate::send_checks::Key::GlobalOpt(id.clone())),
-        );
+        self.send_checks()
+            .global_opts
+            .forget(user_ids.iter().cloned());
         Ok(())
     }
 

@@ -14,7 +14,6 @@
 //! evicted key can never come back and validate a stale load. The owner's id is the hash tag,
 //! so the keys share a Cluster slot.
 
-use crate::send_checks::{Fact, Key};
 use crate::{App, AppError};
 use rill_core::ErrCode;
 use std::sync::LazyLock;
@@ -83,23 +82,15 @@ impl App {
         recv_id: &str,
     ) -> Result<(), AppError> {
         let verify = self.config().friend_verify;
-        let key = Key::Relation {
-            owner: recv_id.to_string(),
-            other: send_id.to_string(),
-            with_friends: verify,
-        };
-        let read = match self.send_checks().get(&key) {
-            Some(Fact::Relation { blocked, friend }) => Ok((blocked, friend)),
-            _ => {
-                let ticket = self.send_checks().ticket();
-                let read = self.relation_facts(recv_id, send_id, verify).await;
-                if let Ok((blocked, friend)) = read {
-                    self.send_checks()
-                        .put(key, Fact::Relation { blocked, friend }, ticket);
-                }
-                read
-            }
-        };
+        let read = self
+            .send_checks()
+            .relations
+            .read_through(
+                (recv_id.to_string(), send_id.to_string(), verify),
+                self.relation_facts(recv_id, send_id, verify),
+                |_| true,
+            )
+            .await;
         let (blocked, friend) = match read {
             Ok(facts) => facts,
             // Sends need only Redis: with the blacklist not cached and Mongo unreachable, a
@@ -240,12 +231,10 @@ impl App {
         // After Redis dropped the lists: a send of this process that reads them from now on
         // sees the change, and one that read them before is not stored (see crate::send_checks).
         self.send_checks()
+            .relations
             .forget(pairs.iter().flat_map(|(owner, other)| {
-                [false, true].map(|with_friends| Key::Relation {
-                    owner: owner.to_string(),
-                    other: other.to_string(),
-                    with_friends,
-                })
+                [false, true]
+                    .map(|with_friends| (owner.to_string(), other.to_string(), with_friends))
             }));
         Ok(())
     }
