@@ -7,8 +7,9 @@ use rill_log::{delivery, presence};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Entries read per XREAD.
-const READ_COUNT: usize = 256;
+/// Entries read per XREAD. An entry holds up to `delivery::ENTRY_BUDGET` bytes of deliveries
+/// (often many pushes), so this bounds one read's reply to a few MiB.
+const READ_COUNT: usize = 64;
 /// How long one XREAD blocks; bounds how long shutdown waits for the reader.
 const READ_BLOCK_MS: u64 = 1_000;
 const RETRY_DELAY: Duration = Duration::from_millis(500);

@@ -7,9 +7,9 @@
 
 use crate::Config;
 use crate::conn::Outbound;
+use crate::push_frame;
 use crate::queue::{PushError, WriteQueue};
 use axum::extract::ws::Message;
-use prost::Message as _;
 use rill_app::App;
 use rill_app::tokens;
 use rill_core::Platform;
@@ -17,7 +17,6 @@ use rill_core::platform::PlatformClass;
 use rill_log::delivery::{self, Delivery};
 use rill_log::presence::{self, Presence};
 use rill_wire::frame::{Compression, Encoding, WsResp, encode_resp};
-use rill_wire::pb::sdkws::{MsgData, PullMsgs, PushMessages};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -352,7 +351,7 @@ impl Hub {
                 user_ids,
                 conversation_id,
                 message,
-            } => self.push_local(&user_ids, &conversation_id, &message),
+            } => self.push_local(&user_ids, &conversation_id, message),
             Delivery::Kick {
                 user_id,
                 platform_id,
@@ -370,22 +369,18 @@ impl Hub {
         }
     }
 
-    /// Writes a 2001 push of one message to every local connection of `user_ids` (a
-    /// backgrounded iOS app is skipped: OpenIM leaves it to offline push).
-    pub fn push_local(&self, user_ids: &[String], conversation_id: &str, message: &[u8]) {
-        let Ok(msg) = MsgData::decode(message) else {
+    /// Writes a 2001 push of one message (encoded `sdkws.MsgData`) to every local connection of
+    /// `user_ids` (a backgrounded iOS app is skipped: OpenIM leaves it to offline push).
+    pub fn push_local(&self, user_ids: &[String], conversation_id: &str, message: bytes::Bytes) {
+        let Some(server_msg_id) = push_frame::server_msg_id(&message) else {
             tracing::warn!(conversation_id, "undecodable message in a push; skipped");
             return;
         };
         // The SDK runs its follow-up API calls (user info for a new conversation, ...) under
         // the push's operationID and refuses to call with an empty one; OpenIM forwards the
         // sender's. Ours is derived from the message, so it is stable across redeliveries.
-        let operation_id = format!("push_{}", msg.server_msg_id);
-        let mut resp = WsResp::push(
-            PUSH_MSG,
-            push_messages(conversation_id, msg).encode_to_vec(),
-        );
-        resp.operation_id = operation_id;
+        let mut resp = WsResp::push(PUSH_MSG, push_frame::body(conversation_id, message));
+        resp.operation_id = format!("push_{server_msg_id}");
         // At most four encodings (gob/JSON × plain/gzip); encoded once each.
         let mut frames: Vec<((Encoding, Compression), bytes::Bytes)> = Vec::with_capacity(4);
         let mut pushed = 0u64;
@@ -410,21 +405,4 @@ impl Hub {
         }
         metrics::counter!("rill_gateway_pushes_total").increment(pushed);
     }
-}
-
-/// `PushMessages` with one message: `n_` conversations go to `notificationMsgs`.
-pub fn push_messages(conversation_id: &str, msg: MsgData) -> PushMessages {
-    let mut out = PushMessages::default();
-    let pulled = PullMsgs {
-        msgs: vec![msg],
-        is_end: false,
-        end_seq: 0,
-    };
-    if rill_app::pull::is_notification_conversation(conversation_id) {
-        out.notification_msgs
-            .insert(conversation_id.to_string(), pulled);
-    } else {
-        out.msgs.insert(conversation_id.to_string(), pulled);
-    }
-    out
 }

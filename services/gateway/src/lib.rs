@@ -19,6 +19,7 @@ pub mod conn;
 pub mod dispatch;
 pub mod handshake;
 pub mod hub;
+mod push_frame;
 pub mod queue;
 
 use axum::Router;

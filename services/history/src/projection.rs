@@ -38,8 +38,15 @@ pub async fn project(db: &mongodb::Database, entries: &[LogEntry]) -> Result<Rep
             report.skipped += 1;
             continue;
         }
-        let mut msg = msg.clone();
-        msg.seq = entry.seq;
+        // Entries from the log carry their seq in the message already (the worker sets it);
+        // copy the message only when they do not.
+        let msg = if msg.seq == entry.seq {
+            std::borrow::Cow::Borrowed(msg)
+        } else {
+            let mut owned = msg.clone();
+            owned.seq = entry.seq;
+            std::borrow::Cow::Owned(owned)
+        };
         match messages::to_document(&entry.conversation_id, &msg) {
             Ok(d) => {
                 docs.push(d);

@@ -68,7 +68,7 @@ impl PushHandler {
         let items = self.outgoing(batch).await?;
         let report = self.app.deliver_online(&items).await?;
         metrics::counter!("rill_push_messages_total").increment(items.len() as u64);
-        metrics::counter!("rill_push_delivery_entries_total").increment(report.entries as u64);
+        metrics::counter!("rill_push_deliveries_total").increment(report.deliveries as u64);
         Ok(())
     }
 }

@@ -33,8 +33,9 @@ pub struct Outgoing {
 /// What one [`App::deliver_online`] call did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct DeliveryReport {
-    /// Delivery-stream entries written (one per gateway per message).
-    pub entries: usize,
+    /// Deliveries handed to gateways (one per gateway per message; several share a stream
+    /// entry).
+    pub deliveries: usize,
     /// Recipients with at least one live connection, summed over messages.
     pub online_recipients: usize,
 }
@@ -310,11 +311,11 @@ impl App {
         &self,
         msg: MsgData,
     ) -> Result<(SendMsgResp, Option<i64>), AppError> {
-        let stored: Message = msg.clone().into();
-        let conversation_id = stored
-            .conversation_id()
-            .ok_or_else(|| AppError::args("unknown sessionType"))?;
         if !options::is_set(&msg.options, options::HISTORY) {
+            let stored: Message = msg.clone().into();
+            let conversation_id = stored
+                .conversation_id()
+                .ok_or_else(|| AppError::args("unknown sessionType"))?;
             let recipients = self.recipients(&stored).await?;
             let out = Outgoing {
                 conversation_id,
@@ -325,6 +326,12 @@ impl App {
             metrics::counter!("rill_messages_sent_total", "stored" => "false").increment(1);
             return Ok((ack(&msg), None));
         }
+        // The message moves into the stored form; the ack is taken first.
+        let this_ack = ack(&msg);
+        let stored: Message = msg.into();
+        let conversation_id = stored
+            .conversation_id()
+            .ok_or_else(|| AppError::args("unknown sessionType"))?;
         // The trace context rides in the entry, so the workers' spans join the sender's trace.
         let (traceparent, tracestate) = rill_telemetry::current_trace_context();
         let envelope = Envelope::new(Event::Message(stored)).with_trace(rill_log::TraceContext {
@@ -333,20 +340,22 @@ impl App {
         });
         let appended = self
             .log()
-            .append(&conversation_id, &msg.client_msg_id, &envelope)
+            .append(&conversation_id, &this_ack.client_msg_id, &envelope)
             .await?;
         metrics::counter!("rill_messages_sent_total", "stored" => "true").increment(1);
         if appended.duplicate {
             metrics::counter!("rill_messages_duplicate_sends_total").increment(1);
-            let first = self.first_ack(&conversation_id, appended.seq, &msg).await;
+            let first = self
+                .first_ack(&conversation_id, appended.seq, this_ack)
+                .await;
             return Ok((first, Some(appended.seq)));
         }
-        Ok((ack(&msg), Some(appended.seq)))
+        Ok((this_ack, Some(appended.seq)))
     }
 
     /// The ack of the first send of a retried clientMsgID (from the hot window, else history);
     /// falls back to this attempt's ack if the first copy cannot be read.
-    async fn first_ack(&self, conversation_id: &str, seq: i64, retry: &MsgData) -> SendMsgResp {
+    async fn first_ack(&self, conversation_id: &str, seq: i64, retry: SendMsgResp) -> SendMsgResp {
         let first = match self.log().range(conversation_id, seq, seq).await {
             Ok(entries) => entries
                 .into_iter()
@@ -371,7 +380,7 @@ impl App {
                 send_time: m.send_time,
                 modify: None,
             },
-            _ => ack(retry),
+            _ => retry,
         }
     }
 
@@ -432,9 +441,10 @@ impl App {
     }
 
     /// Hands messages to the gateways holding their recipients' live connections: one
-    /// presence lookup for all recipients, then one delivery-stream entry per gateway per
-    /// message (never per member), all in one pipeline. Order within a conversation is kept
-    /// because entries are written in the order of `items`.
+    /// presence lookup for all recipients, then one delivery per gateway per message (never
+    /// per member), written in one pipeline (`delivery::send_many` packs each gateway's into
+    /// few stream entries). Order within a conversation is kept: each gateway's deliveries
+    /// are written in the order of `items`.
     pub async fn deliver_online(&self, items: &[Outgoing]) -> Result<DeliveryReport, AppError> {
         // A batch may hold many messages to one big group: dedup before cloning.
         let mut unique: Vec<&str> = items
@@ -495,7 +505,7 @@ impl App {
                 ));
             }
         }
-        report.entries = batch.len();
+        report.deliveries = batch.len();
         delivery::send_many(&mut conn, &keys, &batch).await?;
         Ok(report)
     }

@@ -2,9 +2,15 @@
 //!
 //! One stream per gateway, `<prefix>:gw:<gatewayID>:deliver`, capped with `MAXLEN ~` and given
 //! a TTL on every write, so the stream of a gateway that died (and is no longer read) expires.
-//! An entry carries one field `d`: a MessagePack [`Delivery`]. A push holds the target users and
-//! the message once (one entry per gateway per message, never per member); the gateway fans it
-//! out to its local connections of those users.
+//! A push holds the target users and the message once (never one per member); the gateway fans
+//! it out to its local connections of those users.
+//!
+//! Entry format: one field `b`, a MessagePack array of [`Delivery`] in the order they apply —
+//! everything one [`send_many`] call has for that gateway, cut into entries of about
+//! [`ENTRY_BUDGET`] bytes. A push batch of hundreds of messages is then a handful of XADDs and
+//! stream entries per gateway instead of one per message (fewer commands for Redis, fewer reply
+//! elements to parse on both sides). Readers also accept the first format, one field `d`
+//! holding a single `Delivery`, which older push workers write.
 //!
 //! Delivery is best-effort by design: a gateway reads with plain XREAD from where it started,
 //! and clients fill any gap by pulling (they compare seqs).
@@ -13,8 +19,16 @@ use crate::{Keys, LogError, presence};
 use redis::aio::ConnectionLike;
 use serde::{Deserialize, Serialize};
 
-/// Approximate cap of one gateway's stream.
+/// Approximate cap of one gateway's stream, in entries.
 pub const MAX_LEN: usize = 10_000;
+/// An entry is closed once its deliveries' estimated size reaches this many bytes (a single
+/// larger delivery, say a push to a huge group, is an entry of its own). Bounds an entry, and
+/// with [`MAX_LEN`] a stream nobody reads, to a known size.
+pub const ENTRY_BUDGET: usize = 64 * 1024;
+/// Field of an entry holding an array of deliveries.
+const FIELD_BATCH: &str = "b";
+/// Field of an entry holding one delivery (the first format; still read).
+const FIELD_ONE: &str = "d";
 /// A stream nobody writes to for this long disappears (its gateway is gone or idle).
 pub const TTL_SECS: i64 = 300;
 
@@ -45,6 +59,66 @@ impl Delivery {
     pub fn decode(bytes: &[u8]) -> Result<Self, LogError> {
         rmp_serde::from_slice(bytes).map_err(|e| LogError::Decode(e.to_string()))
     }
+
+    /// About how many bytes the delivery takes encoded (for cutting entries, not exact).
+    fn estimated_size(&self) -> usize {
+        const OVERHEAD: usize = 48;
+        match self {
+            Delivery::Push {
+                user_ids,
+                conversation_id,
+                message,
+            } => {
+                OVERHEAD
+                    + conversation_id.len()
+                    + message.len()
+                    + user_ids.iter().map(|u| u.len() + 2).sum::<usize>()
+            }
+            Delivery::Kick {
+                user_id,
+                spare_token,
+                ..
+            } => OVERHEAD + user_id.len() + spare_token.as_ref().map_or(0, String::len),
+        }
+    }
+}
+
+/// Encodes deliveries as the value of a `b` field.
+fn encode_batch(deliveries: &[&Delivery]) -> Result<Vec<u8>, LogError> {
+    rmp_serde::to_vec_named(deliveries).map_err(|e| LogError::Encode(e.to_string()))
+}
+
+/// Decodes the deliveries of one entry, in either format.
+fn decode_entry(entry: &crate::reply::Entry) -> Result<Vec<Delivery>, LogError> {
+    if let Some(b) = entry.bytes(FIELD_BATCH) {
+        return rmp_serde::from_slice(b).map_err(|e| LogError::Decode(e.to_string()));
+    }
+    match entry.bytes(FIELD_ONE) {
+        Some(d) => Ok(vec![Delivery::decode(d)?]),
+        None => Err(LogError::Decode(
+            "delivery entry without field b or d".into(),
+        )),
+    }
+}
+
+/// Cuts one gateway's deliveries, in order, into runs of about [`ENTRY_BUDGET`] bytes.
+fn entries_of<'a>(deliveries: &[&'a Delivery]) -> Vec<Vec<&'a Delivery>> {
+    let mut out: Vec<Vec<&Delivery>> = Vec::new();
+    let mut current: Vec<&Delivery> = Vec::new();
+    let mut size = 0;
+    for &d in deliveries {
+        let s = d.estimated_size();
+        if !current.is_empty() && size + s > ENTRY_BUDGET {
+            out.push(std::mem::take(&mut current));
+            size = 0;
+        }
+        current.push(d);
+        size += s;
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
 }
 
 /// The delivery stream of a gateway.
@@ -52,21 +126,9 @@ pub fn stream_key(keys: &Keys, gateway_id: &str) -> String {
     keys.global(&format!("gw:{gateway_id}:deliver"))
 }
 
-fn add_to_pipe(pipe: &mut redis::Pipeline, key: &str, delivery: &Delivery) -> Result<(), LogError> {
-    pipe.cmd("XADD")
-        .arg(key)
-        .arg("MAXLEN")
-        .arg("~")
-        .arg(MAX_LEN)
-        .arg("*")
-        .arg("d")
-        .arg(delivery.encode()?)
-        .ignore();
-    Ok(())
-}
-
-/// Appends deliveries to their gateways' streams in one pipelined round trip, and renews each
-/// stream's TTL once (not once per delivery: a push batch sends hundreds to one gateway).
+/// Appends deliveries to their gateways' streams in one pipelined round trip: per gateway, its
+/// deliveries in their order, as few entries as [`ENTRY_BUDGET`] allows; each stream's TTL is
+/// renewed once.
 pub async fn send_many<C: ConnectionLike + Send>(
     conn: &mut C,
     keys: &Keys,
@@ -75,17 +137,30 @@ pub async fn send_many<C: ConnectionLike + Send>(
     if deliveries.is_empty() {
         return Ok(());
     }
-    let mut pipe = redis::pipe();
-    let mut streams: Vec<String> = Vec::new();
+    // gateway → its deliveries, gateways in order of first appearance (few per batch: a
+    // linear search beats hashing).
+    let mut by_gateway: Vec<(&str, Vec<&Delivery>)> = Vec::new();
     for (gateway_id, d) in deliveries {
-        let key = stream_key(keys, gateway_id);
-        add_to_pipe(&mut pipe, &key, d)?;
-        if !streams.contains(&key) {
-            streams.push(key);
+        match by_gateway.iter_mut().find(|(g, _)| g == gateway_id) {
+            Some((_, list)) => list.push(d),
+            None => by_gateway.push((gateway_id, vec![d])),
         }
     }
-    for key in &streams {
-        pipe.expire(key, TTL_SECS).ignore();
+    let mut pipe = redis::pipe();
+    for (gateway_id, list) in &by_gateway {
+        let key = stream_key(keys, gateway_id);
+        for entry in entries_of(list) {
+            pipe.cmd("XADD")
+                .arg(&key)
+                .arg("MAXLEN")
+                .arg("~")
+                .arg(MAX_LEN)
+                .arg("*")
+                .arg(FIELD_BATCH)
+                .arg(encode_batch(&entry)?)
+                .ignore();
+        }
+        pipe.expire(&key, TTL_SECS).ignore();
     }
     pipe.query_async::<()>(conn).await?;
     Ok(())
@@ -139,9 +214,10 @@ pub struct Batch {
     pub deliveries: Vec<Delivery>,
 }
 
-/// Reads the next deliveries of `gateway_id` after entry `after` (`"0-0"` for a new gateway),
-/// blocking up to `block_ms`. Undecodable entries are skipped (logged). Use a connection of its
-/// own without a response timeout: a BLOCK holds up everything else on it (crates.md §5).
+/// Reads the deliveries of the next (at most `count`) entries of `gateway_id` after entry
+/// `after` (`"0-0"` for a new gateway), blocking up to `block_ms`. Undecodable entries are
+/// skipped (logged). Use a connection of its own without a response timeout: a BLOCK holds up
+/// everything else on it (crates.md §5).
 pub async fn read<C: ConnectionLike + Send>(
     conn: &mut C,
     keys: &Keys,
@@ -160,12 +236,8 @@ pub async fn read<C: ConnectionLike + Send>(
     let mut batch = Batch::default();
     for (_, entries) in crate::reply::read(reply)? {
         for entry in entries {
-            let decoded = entry
-                .bytes("d")
-                .ok_or_else(|| LogError::Decode("delivery entry without field d".into()))
-                .and_then(Delivery::decode);
-            match decoded {
-                Ok(d) => batch.deliveries.push(d),
+            match decode_entry(&entry) {
+                Ok(d) => batch.deliveries.extend(d),
                 Err(e) => tracing::warn!(id = %entry.id, error = %e, "skipping bad delivery entry"),
             }
             batch.last_id = Some(entry.id);
@@ -196,5 +268,59 @@ mod tests {
             Delivery::decode(&k.encode().unwrap_or_default()).ok(),
             Some(k)
         );
+    }
+
+    fn push(users: usize, body: usize) -> Delivery {
+        Delivery::Push {
+            user_ids: (0..users).map(|i| format!("user{i}")).collect(),
+            conversation_id: "sg_g".into(),
+            message: bytes::Bytes::from(vec![7u8; body]),
+        }
+    }
+
+    fn entry(field: &str, value: Vec<u8>) -> crate::reply::Entry {
+        crate::reply::Entry {
+            id: "1-0".into(),
+            fields: vec![(field.to_string(), redis::Value::BulkString(value))],
+        }
+    }
+
+    #[test]
+    fn entries_are_cut_by_size_and_keep_order() {
+        let small: Vec<Delivery> = (0..200).map(|i| push(1, 100 + i)).collect();
+        let refs: Vec<&Delivery> = small.iter().collect();
+        let cut = entries_of(&refs);
+        assert!(
+            cut.len() > 1,
+            "200 deliveries of ~160 bytes exceed one budget"
+        );
+        for e in &cut {
+            let size: usize = e.iter().map(|d| d.estimated_size()).sum();
+            assert!(size <= ENTRY_BUDGET, "entry of {size} bytes");
+        }
+        let flat: Vec<&Delivery> = cut.into_iter().flatten().collect();
+        assert_eq!(flat, refs, "every delivery once, in order");
+
+        // One delivery over the budget is an entry of its own, between its neighbours.
+        let big = push(20_000, 10);
+        let mixed = [&small[0], &big, &small[1]];
+        let cut = entries_of(&mixed);
+        assert_eq!(cut, vec![vec![&small[0]], vec![&big], vec![&small[1]]]);
+        assert!(entries_of(&[]).is_empty());
+    }
+
+    #[test]
+    fn both_entry_formats_decode() {
+        let (a, b) = (push(2, 10), push(1, 20));
+        let batch = encode_batch(&[&a, &b]).unwrap_or_default();
+        assert_eq!(
+            decode_entry(&entry("b", batch)).ok(),
+            Some(vec![a.clone(), b])
+        );
+        // The first format: one delivery in field d.
+        let one = a.encode().unwrap_or_default();
+        assert_eq!(decode_entry(&entry("d", one)).ok(), Some(vec![a]));
+        assert!(decode_entry(&entry("x", vec![1])).is_err());
+        assert!(decode_entry(&entry("b", vec![0xc1])).is_err());
     }
 }

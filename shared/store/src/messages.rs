@@ -6,7 +6,7 @@
 //! fields, `content` as BSON binary) plus `conversation_id`.
 
 use crate::StoreError;
-use bson::{Bson, Document, doc};
+use bson::{Bson, Document, RawDocumentBuf, doc};
 use futures_util::TryStreamExt;
 use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
@@ -35,12 +35,14 @@ pub async fn ensure_indexes(db: &Database) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The stored document of `msg` in `conversation_id`.
-pub fn to_document(conversation_id: &str, msg: &Message) -> Result<Document, StoreError> {
-    let mut d = bson::to_document(msg).map_err(|e| StoreError::Bson(e.to_string()))?;
-    d.insert("conversation_id", conversation_id);
-    // The seq is always an int64 so range queries and sorts compare like with like.
-    d.insert("seq", Bson::Int64(msg.seq));
+/// The stored document of `msg` in `conversation_id`, serialized straight to BSON bytes: the
+/// history worker makes one per message, and a `Document` tree in between (a map of owned
+/// keys and values, serialized again by the driver) was most of its BSON work. `seq` is an
+/// `i64`, which BSON always writes as int64, so range queries and sorts compare like with
+/// like.
+pub fn to_document(conversation_id: &str, msg: &Message) -> Result<RawDocumentBuf, StoreError> {
+    let mut d = bson::to_raw_document_buf(msg).map_err(|e| StoreError::Bson(e.to_string()))?;
+    d.append("conversation_id", conversation_id);
     Ok(d)
 }
 
@@ -62,13 +64,17 @@ pub struct InsertReport {
 /// Inserts `docs` unordered (every document is tried even if some fail). Duplicate-key errors
 /// are counted, other per-document write errors reported in `failed`; an `Err` means the batch
 /// as a whole failed (connectivity, write concern) and nothing can be said per document.
-pub async fn insert_many(db: &Database, docs: Vec<Document>) -> Result<InsertReport, StoreError> {
+pub async fn insert_many(
+    db: &Database,
+    docs: Vec<RawDocumentBuf>,
+) -> Result<InsertReport, StoreError> {
     use mongodb::error::ErrorKind;
     let total = docs.len();
     if total == 0 {
         return Ok(InsertReport::default());
     }
-    match collection(db).insert_many(docs).ordered(false).await {
+    let coll: Collection<RawDocumentBuf> = db.collection(COLLECTION);
+    match coll.insert_many(docs).ordered(false).await {
         Ok(r) => Ok(InsertReport {
             inserted: r.inserted_ids.len(),
             ..Default::default()
@@ -273,7 +279,9 @@ mod tests {
             status: 2,
             ..Default::default()
         };
-        let d = to_document("si_u1_u2", &msg).expect("document");
+        let d = to_document("si_u1_u2", &msg)
+            .and_then(|raw| Document::try_from(raw).map_err(|e| StoreError::Bson(e.to_string())))
+            .expect("document");
         for absent in [
             "group_id",
             "sender_nickname",
@@ -289,6 +297,8 @@ mod tests {
         for present in ["status", "is_read", "seq", "conversation_id", "recv_id"] {
             assert!(d.contains_key(present), "{present} missing");
         }
+        assert_eq!(d.get("seq"), Some(&Bson::Int64(7)), "seq is an int64");
+        assert_eq!(d.get_str("conversation_id").ok(), Some("si_u1_u2"));
         assert_eq!(from_document(d).expect("message"), msg);
 
         let full = Message {
@@ -297,7 +307,9 @@ mod tests {
             at_user_id_list: vec!["u3".into()],
             ..msg
         };
-        let d = to_document("si_u1_u2", &full).expect("document");
+        let d = to_document("si_u1_u2", &full)
+            .and_then(|raw| Document::try_from(raw).map_err(|e| StoreError::Bson(e.to_string())))
+            .expect("document");
         assert_eq!(d.get_str("ex").ok(), Some("x"));
         assert_eq!(from_document(d).expect("message"), full);
     }

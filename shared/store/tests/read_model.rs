@@ -38,7 +38,7 @@ fn msg(send: &str, recv: &str, seq: i64, text: &str) -> Message {
 async fn history_inserts_ignore_duplicates_and_ranges_are_ascending() -> anyhow::Result<()> {
     let db = db().await?;
     let conv = "si_a_b";
-    let docs = |seqs: std::ops::RangeInclusive<i64>| -> anyhow::Result<Vec<bson::Document>> {
+    let docs = |seqs: std::ops::RangeInclusive<i64>| -> anyhow::Result<Vec<bson::RawDocumentBuf>> {
         seqs.map(|s| {
             Ok(messages::to_document(
                 conv,
