@@ -94,7 +94,7 @@ async fn stream_all(app: &App, gw: &str) -> anyhow::Result<Vec<(String, Vec<Stri
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_entry_per_gateway_per_message_in_seq_order() -> anyhow::Result<()> {
+async fn one_delivery_per_gateway_per_message_in_seq_order() -> anyhow::Result<()> {
     let redis = RedisServer::start().await?;
     let app = app(&redis).await?;
     let keys = app.log().keys().clone();

@@ -287,12 +287,12 @@ mod tests {
 
     #[test]
     fn entries_are_cut_by_size_and_keep_order() {
-        let small: Vec<Delivery> = (0..200).map(|i| push(1, 100 + i)).collect();
+        let small: Vec<Delivery> = (0..200).map(|i| push(1, 300 + i)).collect();
         let refs: Vec<&Delivery> = small.iter().collect();
         let cut = entries_of(&refs);
         assert!(
             cut.len() > 1,
-            "200 deliveries of ~160 bytes exceed one budget"
+            "200 deliveries of ~450 bytes exceed one budget"
         );
         for e in &cut {
             let size: usize = e.iter().map(|d| d.estimated_size()).sum();
