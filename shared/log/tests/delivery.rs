@@ -25,19 +25,24 @@ fn kick(user: &str) -> Delivery {
     }
 }
 
+/// A private redis-server (kept alive by the caller), a connection to it, and fresh keys.
+async fn connected() -> (RedisServer, redis::aio::MultiplexedConnection, Keys) {
+    let redis = RedisServer::start().await.unwrap();
+    let conn = redis
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    (redis, conn, Keys::new(rill_testkit::unique_name("t"), 4))
+}
+
 async fn xlen(conn: &mut redis::aio::MultiplexedConnection, keys: &Keys, gw: &str) -> usize {
     conn.xlen(delivery::stream_key(keys, gw)).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_is_a_few_entries_per_gateway_read_back_in_order() {
-    let redis = RedisServer::start().await.unwrap();
-    let mut conn = redis
-        .client()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let keys = Keys::new(rill_testkit::unique_name("t"), 4);
+    let (_redis, mut conn, keys) = connected().await;
 
     // 300 pushes of ~1 KiB to gw1 with two kicks to gw2 among them.
     let mut batch: Vec<(String, Delivery)> = (0..300).map(|i| ("gw1".into(), push(i))).collect();
@@ -85,13 +90,7 @@ async fn a_batch_is_a_few_entries_per_gateway_read_back_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entries_of_the_first_format_still_read() {
-    let redis = RedisServer::start().await.unwrap();
-    let mut conn = redis
-        .client()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let keys = Keys::new(rill_testkit::unique_name("t"), 4);
+    let (_redis, mut conn, keys) = connected().await;
     let key = delivery::stream_key(&keys, "gw");
 
     // What an older push worker wrote: one delivery per entry, field d.
