@@ -79,7 +79,12 @@ async fn send_closed_loop_gob_delivers_every_message_once() -> anyhow::Result<()
         "projections did not drain: {r}"
     );
     assert_eq!((r.ack.count, r.delivery.count), (60, 60));
-    assert!(report::table(&r.rows(Some(1000.0))).contains("send gob+gzip"));
+    // The server runs in the tool's process here: one watched process, and a CPU row.
+    let roles: Vec<&str> = r.cpu.processes.iter().map(|(role, _)| *role).collect();
+    assert_eq!(roles, ["server+tool"], "{r}");
+    let table = report::table(&r.rows(Some(1000.0)));
+    assert!(table.contains("send gob+gzip"), "{table}");
+    assert!(table.contains("max: CPU | server+tool "), "{table}");
     f.target.shutdown().await
 }
 

@@ -115,6 +115,14 @@ impl MongoServer {
         }
     }
 
+    /// The running server's process id; `None` for `MONGODB_URI` or after a stop.
+    pub fn pid(&self) -> Option<u32> {
+        match &self.inner {
+            Inner::External(_) => None,
+            Inner::Local(local) => local.process.as_ref().map(Supervised::pid),
+        }
+    }
+
     /// A driver client for [`Self::uri`] (convenience for tests).
     pub async fn client(&self) -> anyhow::Result<mongodb::Client> {
         Ok(mongodb::Client::with_uri_str(self.uri()).await?)

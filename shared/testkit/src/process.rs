@@ -94,6 +94,11 @@ impl Supervised {
         })
     }
 
+    /// The server's process id (not the watchdog's).
+    pub(crate) fn pid(&self) -> u32 {
+        self.pid
+    }
+
     /// The server's exit code once it has exited (`Some(-1)` for death by signal).
     pub(crate) fn exited(&mut self) -> Option<i32> {
         match self.watchdog.try_wait() {

@@ -41,6 +41,11 @@ impl RedisServer {
         self.port
     }
 
+    /// The running server's process id (`None` after a kill or stop), e.g. to read its CPU time.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().map(Supervised::pid)
+    }
+
     pub fn client(&self) -> redis::Client {
         self.client.clone()
     }

@@ -9,6 +9,7 @@ pub mod ceiling;
 pub mod client;
 pub mod conn;
 pub mod connections;
+pub mod cpu;
 pub mod fanout;
 pub mod frame;
 pub mod gob;

@@ -4,6 +4,7 @@
 //! pushed to its recipient, and every consumer group (history, read models, push) drained.
 
 use super::client::{Conn, Handler, PUSH_MSG, SEND_MSG};
+use super::cpu::{self, CpuUse};
 use super::frame::{Codec, Wire};
 use super::gob::Resp;
 use super::lag::Projections;
@@ -98,6 +99,8 @@ pub struct SendReport {
     pub backlog_left: Option<(u64, f64)>,
     pub ack: Summary,
     pub delivery: Summary,
+    /// CPU time by process from the first send until everything was delivered and drained.
+    pub cpu: CpuUse,
 }
 
 impl SendReport {
@@ -160,6 +163,10 @@ impl SendReport {
                     )
                     .target("≥ 15,000 msg/s and ≥ 0.5 × ceiling", Some(met))
                     .ratio_of(rate, ceiling),
+                    Row::new(
+                        format!("{name}, max: CPU"),
+                        self.cpu.per_message(self.delivered),
+                    ),
                 ]
             }
             Some(r) => {
@@ -235,7 +242,8 @@ impl fmt::Display for SendReport {
                 None => writeln!(f, "  projections did NOT drain within the drain timeout"),
             },
             (false, _) => writeln!(f, "  projections not checked (no --redis)"),
-        }
+        }?;
+        writeln!(f, "  CPU: {}", self.cpu.per_message(self.delivered))
     }
 }
 
@@ -412,6 +420,8 @@ pub async fn run(target: &Target, args: &SendArgs) -> anyhow::Result<SendReport>
             s.ack_errors.load(Ordering::Relaxed) + s.tally.ended.load(Ordering::Relaxed),
         )
     });
+    let watched = target.watched();
+    let cpu_before = cpu::Sample::take(&watched);
     let mut senders = Vec::with_capacity(args.senders);
     for i in 0..args.senders {
         let quota = per_sender + u64::from((i as u64) < remainder);
@@ -481,6 +491,7 @@ pub async fn run(target: &Target, args: &SendArgs) -> anyhow::Result<SendReport>
         }
         None => (false, None, None),
     };
+    let cpu = cpu_before.until(&cpu::Sample::take(&watched));
     progress.finish();
     state.tally.stopping.store(true, Ordering::Relaxed);
     stop.cancel();
@@ -518,6 +529,7 @@ pub async fn run(target: &Target, args: &SendArgs) -> anyhow::Result<SendReport>
         backlog_left,
         ack: state.ack.summary(),
         delivery: state.delivery.summary(),
+        cpu,
     })
 }
 

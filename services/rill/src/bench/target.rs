@@ -3,6 +3,7 @@
 //! child `rill serve` process (whose RSS is then the server's alone).
 
 use super::conn::GatewayAddr;
+use super::cpu::Watched;
 use anyhow::{Context as _, bail};
 use rill_log::Topology;
 use std::net::SocketAddr;
@@ -97,9 +98,9 @@ pub struct Target {
     running: Option<crate::serve::Running>,
     child: Option<tokio::process::Child>,
     // Dropped last: the servers die with their handles.
-    _redis: Option<rill_testkit::RedisServer>,
+    redis: Option<rill_testkit::RedisServer>,
     /// The self-contained run's private Mongo-wire server, kept alive with the target.
-    _mongo: Option<rill_testkit::MongoServer>,
+    mongo: Option<rill_testkit::MongoServer>,
 }
 
 impl Target {
@@ -121,8 +122,8 @@ impl Target {
             description: format!("running server api={} ws={}", args.api, args.ws),
             running: None,
             child: None,
-            _redis: None,
-            _mongo: None,
+            redis: None,
+            mongo: None,
         })
     }
 
@@ -155,8 +156,8 @@ impl Target {
             description: "in-process server".into(),
             running: Some(running),
             child: None,
-            _redis: None,
-            _mongo: None,
+            redis: None,
+            mongo: None,
         })
     }
 
@@ -223,8 +224,8 @@ impl Target {
                     description: "child `rill serve`".into(),
                     running: None,
                     child: Some(child),
-                    _redis: None,
-                    _mongo: None,
+                    redis: None,
+                    mongo: None,
                 }
             }
         };
@@ -255,9 +256,40 @@ impl Target {
             "self-contained: {}{services}, private redis-server ({persistence}), {mongo_name}",
             target.description
         );
-        target._redis = Some(redis);
-        target._mongo = private;
+        target.redis = Some(redis);
+        target.mongo = private;
         Ok(target)
+    }
+
+    /// The processes whose CPU time a run reports: the server (with the tool when it runs in
+    /// the tool's process), the private Redis and Mongo-wire servers, the tool.
+    pub fn watched(&self) -> Vec<Watched> {
+        let tool = std::process::id();
+        let mut out = Vec::new();
+        match self.server_pid {
+            Some(pid) if self.server_is_tool || pid == tool => out.push(Watched {
+                role: "server+tool",
+                pid,
+            }),
+            Some(pid) => out.push(Watched {
+                role: "server",
+                pid,
+            }),
+            None => {}
+        }
+        if let Some(pid) = self.redis.as_ref().and_then(|r| r.pid()) {
+            out.push(Watched { role: "redis", pid });
+        }
+        if let Some(pid) = self.mongo.as_ref().and_then(|m| m.pid()) {
+            out.push(Watched { role: "mongo", pid });
+        }
+        if !out.iter().any(|w| w.pid == tool) {
+            out.push(Watched {
+                role: "tool",
+                pid: tool,
+            });
+        }
+        out
     }
 
     /// The server process's resident set, in KiB.
