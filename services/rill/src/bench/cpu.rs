@@ -26,6 +26,8 @@ pub struct Sample {
 /// The first line of `/proc/stat`, summed over all CPUs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct MachineTicks {
+    /// CPUs listed (`cpuN` lines): what the shares are shares of.
+    cpus: usize,
     total: u64,
     /// Neither idle nor waiting for I/O nor stolen.
     busy: u64,
@@ -70,7 +72,10 @@ impl Sample {
             wall: later.at.saturating_duration_since(self.at),
             processes,
             machine,
-            cpus: std::thread::available_parallelism().map_or(1, usize::from),
+            cpus: later.machine.map_or_else(
+                || std::thread::available_parallelism().map_or(1, usize::from),
+                |m| m.cpus,
+            ),
         }
     }
 }
@@ -93,7 +98,13 @@ pub struct MachineUse {
 }
 
 impl CpuUse {
-    /// "server 61 µs, redis 28 µs, … per message; machine (2 CPUs) 96% busy, 1% stolen".
+    /// All watched processes together.
+    pub fn total(&self) -> Duration {
+        self.processes.iter().map(|(_, used)| *used).sum()
+    }
+
+    /// "server 61 µs, redis 28 µs, … (sum 203 µs) per message; machine (2 CPUs) 93% busy (91%
+    /// by these processes), 0% stolen, over 33.3 s".
     pub fn per_message(&self, messages: u64) -> String {
         let n = messages.max(1) as f64;
         let each: Vec<String> = self
@@ -101,15 +112,10 @@ impl CpuUse {
             .iter()
             .map(|(role, used)| format!("{role} {:.0} µs", used.as_secs_f64() * 1e6 / n))
             .collect();
-        let total: f64 = self
-            .processes
-            .iter()
-            .map(|(_, used)| used.as_secs_f64())
-            .sum();
         format!(
             "{} (sum {:.0} µs) per message; {self}",
             each.join(", "),
-            total * 1e6 / n
+            self.total().as_secs_f64() * 1e6 / n
         )
     }
 }
@@ -121,8 +127,7 @@ impl fmt::Display for CpuUse {
             Some(m) if wall > 0.0 => {
                 // What the watched processes used, as a share of the machine: the rest of
                 // "busy" is someone else (a build, another service) disturbing the run.
-                let watched: f64 = self.processes.iter().map(|(_, d)| d.as_secs_f64()).sum();
-                let watched = watched / (wall * self.cpus as f64);
+                let watched = self.total().as_secs_f64() / (wall * self.cpus as f64);
                 write!(
                     f,
                     "machine ({} CPUs) {:.0}% busy ({:.0}% by these processes), {:.0}% stolen, over {wall:.1} s",
@@ -178,7 +183,15 @@ fn parse_machine_stat(stat: &str) -> Option<MachineTicks> {
         return None;
     };
     let total = user + nice + system + idle + iowait + irq + softirq + steal;
+    let cpus = stat
+        .lines()
+        .filter(|l| {
+            l.strip_prefix("cpu")
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        })
+        .count();
     Some(MachineTicks {
+        cpus: cpus.max(1),
         total,
         busy: user + nice + system + irq + softirq,
         steal,
@@ -199,11 +212,12 @@ mod tests {
 
     #[test]
     fn machine_stat_splits_busy_idle_and_stolen() {
-        let stat = "cpu  100 5 50 800 20 3 2 20 7 0\ncpu0 50 2 25 400 10 1 1 10 3 0\n";
+        let stat = "cpu  100 5 50 800 20 3 2 20 7 0\ncpu0 50 2 25 400 10 1 1 10 3 0\ncpu1 50 3 25 400 10 2 1 10 4 0\nintr 1 2\n";
         let m = parse_machine_stat(stat).unwrap();
         assert_eq!(
             m,
             MachineTicks {
+                cpus: 2,
                 total: 1000,
                 busy: 160,
                 steal: 20
