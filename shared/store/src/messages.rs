@@ -73,7 +73,7 @@ pub async fn insert_many(
     if total == 0 {
         return Ok(InsertReport::default());
     }
-    let coll: Collection<RawDocumentBuf> = db.collection(COLLECTION);
+    let coll = collection(db).clone_with_type::<RawDocumentBuf>();
     match coll.insert_many(docs).ordered(false).await {
         Ok(r) => Ok(InsertReport {
             inserted: r.inserted_ids.len(),

@@ -265,31 +265,25 @@ impl Target {
     /// the tool's process), the private Redis and Mongo-wire servers, the tool.
     pub fn watched(&self) -> Vec<Watched> {
         let tool = std::process::id();
-        let mut out = Vec::new();
-        match self.server_pid {
-            Some(pid) if self.server_is_tool || pid == tool => out.push(Watched {
-                role: "server+tool",
-                pid,
-            }),
-            Some(pid) => out.push(Watched {
-                role: "server",
-                pid,
-            }),
-            None => {}
-        }
-        if let Some(pid) = self.redis.as_ref().and_then(|r| r.pid()) {
-            out.push(Watched { role: "redis", pid });
-        }
-        if let Some(pid) = self.mongo.as_ref().and_then(|m| m.pid()) {
-            out.push(Watched { role: "mongo", pid });
-        }
-        if !out.iter().any(|w| w.pid == tool) {
-            out.push(Watched {
-                role: "tool",
-                pid: tool,
-            });
-        }
-        out
+        let server = self.server_pid.map(|pid| Watched {
+            role: if pid == tool { "server+tool" } else { "server" },
+            pid,
+        });
+        let redis = self
+            .redis
+            .as_ref()
+            .and_then(|r| r.pid())
+            .map(|pid| Watched { role: "redis", pid });
+        let mongo = self
+            .mongo
+            .as_ref()
+            .and_then(|m| m.pid())
+            .map(|pid| Watched { role: "mongo", pid });
+        let tool = (self.server_pid != Some(tool)).then_some(Watched {
+            role: "tool",
+            pid: tool,
+        });
+        [server, redis, mongo, tool].into_iter().flatten().collect()
     }
 
     /// The server process's resident set, in KiB.
